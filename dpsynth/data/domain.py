@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,25 +29,34 @@ class Domain(Mapping[str, int]):
     """
 
     _sizes: tuple[tuple[str, int], ...]
+    _lookup: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __init__(self, sizes: Mapping[str, int] | Iterable[tuple[str, int]]) -> None:
         items = list(sizes.items() if isinstance(sizes, Mapping) else sizes)
         seen: set[str] = set()
         clean: list[tuple[str, int]] = []
-        for name, size in items:
+        for item in items:
+            if not isinstance(item, tuple | list) or len(item) != 2:
+                raise ValidationError(
+                    f"`sizes` item ({item!r}) must be a (column, size) pair. "
+                    "Pass a mapping {column: size} or a list of such pairs."
+                )
+            name, size = item
             if not isinstance(name, str) or not name:
                 raise ValidationError(
                     f"Column name ({name!r}) must be a non-empty string."
                 )
             if name in seen:
                 raise ValidationError(f"Column {name!r} appears twice in the domain.")
-            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            count = _as_int(size)
+            if count is None or count < 1:
                 raise ValidationError(
                     f"Domain size of {name!r} ({size!r}) must be an integer >= 1."
                 )
             seen.add(name)
-            clean.append((name, int(size)))
+            clean.append((name, count))
         object.__setattr__(self, "_sizes", tuple(clean))
+        object.__setattr__(self, "_lookup", dict(clean))
 
     @property
     def attributes(self) -> tuple[str, ...]:
@@ -59,10 +69,7 @@ class Domain(Mapping[str, int]):
         return tuple(s for _, s in self._sizes)
 
     def __getitem__(self, key: str) -> int:
-        for name, size in self._sizes:
-            if name == key:
-                return size
-        raise KeyError(key)
+        return self._lookup[key]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.attributes)
@@ -105,6 +112,10 @@ class Domain(Mapping[str, int]):
             data: Any = json.loads(p.read_text())
         except FileNotFoundError as exc:
             raise ValidationError(f"Domain file {str(p)!r} does not exist.") from exc
+        except OSError as exc:
+            raise ValidationError(
+                f"Domain file {str(p)!r} cannot be read: {exc.strerror}."
+            ) from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError(
                 f"Domain file {str(p)!r} is not valid JSON: {exc}"
@@ -117,3 +128,13 @@ class Domain(Mapping[str, int]):
 
     def __repr__(self) -> str:
         return f"Domain({dict(self._sizes)!r})"
+
+
+def _as_int(value: object) -> int | None:
+    """``value`` as an int if it is an integer (numpy ones included), not a bool."""
+    if isinstance(value, bool):  # numpy's bool has no __index__
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
