@@ -232,9 +232,7 @@ def event_from_dict(data: dict[str, Any]) -> DpEvent:
     kind = data["kind"]
     cls = _REGISTRY.get(kind)
     if cls is None:
-        raise ValidationError(
-            f"`kind` ({kind!r}) must be one of {sorted(_REGISTRY)}."
-        )
+        raise ValidationError(f"`kind` ({kind!r}) must be one of {sorted(_REGISTRY)}.")
     args = {k: v for k, v in data.items() if k != "kind"}
     args["columns"] = tuple(args.get("columns", ()))
     try:
