@@ -1,0 +1,451 @@
+"""The privacy accountant: a ledger of spends and a filter that refuses overshoots.
+
+Every measurement of the sensitive data is charged here *before* any noise is
+drawn: :meth:`PrivacyAccountant.spend` composes the new event with everything
+already spent and raises :class:`~dpsynth.errors.BudgetExceededError` if the
+result would exceed the budget, leaving the ledger exactly as it was.
+See :mod:`dpsynth.privacy.ledger` for how epsilon is composed and
+``docs/privacy.md`` for the reasoning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from dpsynth.errors import (
+    BudgetExceededError,
+    InternalError,
+    UnsupportedEventError,
+    ValidationError,
+)
+from dpsynth.privacy import conversions as conv
+from dpsynth.privacy.budget import PrivacyBudget
+from dpsynth.privacy.events import (
+    DpEvent,
+    ExponentialEvent,
+    GaussianEvent,
+    SampledGaussianEvent,
+    ZCDPEvent,
+)
+from dpsynth.privacy.ledger import (
+    NEIGHBOURING,
+    PLD_POLICIES,
+    Composition,
+    GroupTable,
+    Ledger,
+    LedgerEntry,
+    PldPolicy,
+    parse_ledger,
+)
+
+__all__ = ["PrivacyAccountant"]
+
+SpendItem = DpEvent | tuple[DpEvent, int]
+
+
+def _count(value: Any, name: str = "count") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"`{name}` ({value!r}) must be an integer >= 1.")
+    return value
+
+
+def _fraction(value: Any) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not 0 < value <= 1:
+        raise ValidationError(
+            f"`fraction` ({value!r}) must be in (0, 1]: the share of the remaining "
+            "budget to use."
+        )
+    return float(value)
+
+
+class PrivacyAccountant:
+    """Composes privacy events and refuses any that would exceed the budget.
+
+    Neighbouring relation: add/remove one row (``neighbouring = "add_remove"``).
+
+    Args:
+        epsilon: the budget's epsilon (> 0, finite).
+        delta: the budget's delta, in ``[0, 1)``.
+        pld: when the privacy-loss-distribution route is used (see
+            :data:`dpsynth.privacy.ledger.PldPolicy`); ``"auto"`` uses it for
+            ledgers with DP-SGD.
+
+    Example:
+        >>> from dpsynth.privacy.events import GaussianEvent
+        >>> acc = PrivacyAccountant(epsilon=1.0, delta=1e-9)
+        >>> sigma = acc.plan_gaussian_sigma(10)
+        >>> _ = acc.spend(GaussianEvent(sigma=sigma), label="1-way", count=10)
+        >>> abs(acc.epsilon() - 1.0) < 1e-6
+        True
+    """
+
+    neighbouring: ClassVar[str] = NEIGHBOURING
+
+    def __init__(
+        self, *, epsilon: float, delta: float, pld: PldPolicy = "auto"
+    ) -> None:
+        self._init(PrivacyBudget(epsilon, delta), pld)
+
+    def _init(self, budget: PrivacyBudget, pld: str) -> None:
+        if pld not in PLD_POLICIES:
+            raise ValidationError(f"`pld` ({pld!r}) must be one of {PLD_POLICIES}.")
+        self._budget = budget
+        self._pld = pld
+        self._table = GroupTable()
+        self._entries: list[LedgerEntry] = []
+        self._method = "none"
+
+    @classmethod
+    def from_budget(
+        cls, budget: PrivacyBudget, *, pld: PldPolicy = "auto"
+    ) -> PrivacyAccountant:
+        """An accountant for a :class:`PrivacyBudget`."""
+        if not isinstance(budget, PrivacyBudget):
+            raise ValidationError(f"`budget` ({budget!r}) must be a PrivacyBudget.")
+        acc = cls.__new__(cls)
+        acc._init(budget, pld)
+        return acc
+
+    @classmethod
+    def unlimited(
+        cls, delta: float = 1e-9, *, pld: PldPolicy = "auto"
+    ) -> PrivacyAccountant:
+        """An accountant that never refuses (epsilon = inf): tests and analysis."""
+        return cls.from_budget(PrivacyBudget.unlimited(delta=delta), pld=pld)
+
+    @classmethod
+    def from_ledger(cls, data: Any) -> PrivacyAccountant:
+        """Rebuilds an accountant from a ledger dict (or manifest with a ledger).
+
+        The events are composed again (recorded running values are ignored).
+
+        Raises:
+            ValidationError: for a malformed ledger.
+            BudgetExceededError: if the events exceed the recorded budget.
+        """
+        parsed = parse_ledger(data)
+        acc = cls.from_budget(parsed.budget, pld=parsed.pld)  # type: ignore[arg-type]
+        if parsed.events:
+            acc.spend_many(parsed.events)
+        return acc
+
+    # ----------------------------------------------------------------- state
+    @property
+    def budget(self) -> PrivacyBudget:
+        """The budget this accountant enforces."""
+        return self._budget
+
+    @property
+    def pld(self) -> str:
+        """The PLD policy."""
+        return self._pld
+
+    @property
+    def ledger(self) -> Ledger:
+        """An immutable snapshot of the ledger."""
+        return Ledger(
+            entries=tuple(self._entries),
+            budget=self._budget,
+            epsilon=self.epsilon(),
+            method=self._method,
+            pld=self._pld,
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return (
+            f"PrivacyAccountant(epsilon={self._budget.epsilon!r}, "
+            f"delta={self._budget.delta!r}, spent={self.epsilon():.6g}, "
+            f"entries={len(self._entries)})"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ledger as a JSON-ready dict (see :meth:`Ledger.to_dict`)."""
+        return self.ledger.to_dict()
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """The ledger as strict JSON."""
+        return self.ledger.to_json(indent=indent)
+
+    # --------------------------------------------------------------- spending
+    def supports(self, event: Any) -> bool:
+        """Whether ``event`` is a privacy event this accountant can compose."""
+        try:
+            conv.event_cost(event)
+        except (UnsupportedEventError, ValidationError):
+            return False
+        return True
+
+    def _prepare(self, item: Any) -> tuple[DpEvent, int]:
+        if isinstance(item, tuple) and len(item) == 2:
+            event, count = item
+        else:
+            event, count = item, 1
+        if not isinstance(event, DpEvent):
+            raise ValidationError(
+                f"`event` ({event!r}) must be a DpEvent from dpsynth.privacy.events."
+            )
+        conv.event_cost(event)  # raises UnsupportedEventError
+        return event, _count(count)
+
+    def _refuse(self, requested: float, what: str) -> BudgetExceededError:
+        b = self._budget
+        return BudgetExceededError(
+            f"Spending {what} would raise epsilon to {requested:.6g} at delta = "
+            f"{b.delta:g}, over the budget epsilon = {b.epsilon:.6g} (now spent: "
+            f"{self.epsilon():.6g}); nothing was spent or sampled. Hint: plan the "
+            "noise with remaining_rho(), plan_gaussian_sigma() or "
+            "plan_exponential_epsilon().",
+            requested=requested,
+            budget=b.epsilon,
+            delta=b.delta,
+        )
+
+    def _compose(
+        self, extra: list[tuple[DpEvent, int]], delta: float | None = None
+    ) -> Composition:
+        pairs = [(conv.event_cost(e), c) for e, c in extra]
+        d = self._budget.delta if delta is None else delta
+        return self._table.compose(d, pld=self._pld, extra=pairs)
+
+    def spend(
+        self, event: DpEvent, *, label: str | None = None, count: int = 1
+    ) -> LedgerEntry:
+        """Charges ``count`` compositions of ``event``, or refuses before anything.
+
+        Args:
+            event: what is about to run.
+            label: replaces the event's label in the ledger when given.
+            count: how many times it runs (exactly the same as ``count`` calls).
+
+        Returns:
+            The new ledger entry, with the running epsilon.
+
+        Raises:
+            BudgetExceededError: if the budget would be exceeded; the ledger is
+                unchanged.
+            UnsupportedEventError: for an event kind without accounting.
+            ValidationError: for a bad event, label or count.
+        """
+        if label is not None:
+            if not isinstance(label, str):
+                raise ValidationError(f"`label` ({label!r}) must be a string.")
+            event = event.relabel(label) if isinstance(event, DpEvent) else event
+        event, count = self._prepare((event, count))
+        comp = self._compose([(event, count)])
+        if not comp.epsilon <= self._budget.epsilon:
+            name = f"{event.kind} event {event.label!r} (x{count})"
+            raise self._refuse(comp.epsilon, name)
+        return self._commit([(event, count)], [comp])[0]
+
+    def spend_many(self, items: Iterable[SpendItem]) -> tuple[LedgerEntry, ...]:
+        """Charges several events at once, all or nothing.
+
+        Args:
+            items: events, or ``(event, count)`` pairs, in ledger order.
+
+        Returns:
+            The new entries.
+
+        Raises:
+            BudgetExceededError: if the budget would be exceeded by the whole
+                batch; nothing is spent.
+        """
+        batch = [self._prepare(item) for item in items]
+        if not batch:
+            return ()
+        comps: list[Composition] = []
+        for k in range(1, len(batch) + 1):
+            comps.append(self._compose(batch[:k]))
+        worst = max(c.epsilon for c in comps)
+        if not worst <= self._budget.epsilon:
+            raise self._refuse(worst, f"a batch of {len(batch)} events")
+        return self._commit(batch, comps)
+
+    def _commit(
+        self, batch: list[tuple[DpEvent, int]], comps: list[Composition]
+    ) -> tuple[LedgerEntry, ...]:
+        out = []
+        for (event, count), comp in zip(batch, comps, strict=True):
+            self._table.add(conv.event_cost(event), count)
+            entry = LedgerEntry(
+                index=len(self._entries),
+                event=event,
+                count=count,
+                epsilon_after=comp.epsilon,
+            )
+            self._entries.append(entry)
+            self._method = comp.method
+            out.append(entry)
+        return tuple(out)
+
+    def can_spend(self, event: DpEvent, count: int = 1) -> bool:
+        """Whether :meth:`spend` would accept ``event`` (``count`` times) now."""
+        event, count = self._prepare((event, count))
+        return self._compose([(event, count)]).epsilon <= self._budget.epsilon
+
+    # ------------------------------------------------------------- reporting
+    def epsilon(self, delta: float | None = None) -> float:
+        """The epsilon spent so far, stated at ``delta`` (default: the budget's).
+
+        The minimum over the sound composition routes that apply to the whole
+        ledger; 0 for an empty ledger.
+        """
+        if delta is None:
+            return self._entries[-1].epsilon_after if self._entries else 0.0
+        return self.composition(delta).epsilon
+
+    def composition(self, delta: float | None = None) -> Composition:
+        """Every route's epsilon at ``delta``, the minimum, and which route gave it."""
+        if delta is not None:
+            ok = isinstance(delta, int | float) and not isinstance(delta, bool)
+            if not ok or not 0 <= delta < 1:
+                raise ValidationError(f"`delta` ({delta!r}) must be in [0, 1).")
+        return self._compose([], None if delta is None else float(delta))
+
+    # --------------------------------------------------------------- planning
+    def remaining_rho(self) -> float:
+        """The largest rho such that ``ZCDPEvent(rho)`` would still be accepted.
+
+        Found by bisection on the accountant's own epsilon (relative precision
+        1e-15), rounded down; ``inf`` for an unlimited budget, 0 when nothing fits.
+        """
+        b = self._budget
+        if b.is_unlimited:
+            return math.inf
+
+        def fits(rho: float) -> bool:
+            return self._compose([(ZCDPEvent(rho=rho), 1)]).epsilon <= b.epsilon
+
+        hi = conv.rho_for_epsilon(b.epsilon, b.delta)
+        if hi <= 0 or not fits(math.ulp(0.0)):
+            return 0.0
+        if fits(hi):
+            return hi
+        lo = 0.0
+        while hi - lo > 1e-15 * hi:
+            mid = lo + (hi - lo) / 2
+            if mid in (lo, hi):
+                break
+            if fits(mid):
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def _plan_rho(self, count: int, fraction: float) -> float:
+        count = _count(count)
+        fraction = _fraction(fraction)
+        if self._budget.is_unlimited:
+            raise ValidationError(
+                "`budget` (unlimited) must be finite to plan noise. Hint: pass the "
+                "noise scale yourself when accounting without a limit."
+            )
+        if self._budget.delta == 0:
+            raise ValidationError(
+                "`delta` (0.0) must be > 0 to plan in zCDP. Hint: a pure-DP budget "
+                "holds only pure events (Laplace, exponential); size them directly."
+            )
+        remaining = self.remaining_rho()
+        if remaining <= 0:
+            raise self._refuse(self.epsilon(), "anything more (no budget remains)")
+        share = fraction * remaining / count
+        return math.nextafter(share, 0.0)  # rounded down
+
+    def plan_gaussian_sigma(
+        self, count: int, *, l2_sensitivity: float = 1.0, fraction: float = 1.0
+    ) -> float:
+        """Sigma such that ``count`` GaussianEvents use ``fraction`` of what remains.
+
+        zCDP is the planning currency: each event gets ``fraction *
+        remaining_rho() / count``. With ``fraction=1`` spending them lands on the
+        budget (within 1e-6 relative in practice) and never above it.
+
+        Raises:
+            BudgetExceededError: if no budget remains.
+        """
+        rho = self._plan_rho(count, fraction)
+        sigma = conv.gaussian_sigma(rho, l2_sensitivity)
+        for _ in range(200):
+            event = GaussianEvent(sigma=sigma, l2_sensitivity=l2_sensitivity)
+            if self.can_spend(event, count):
+                return sigma
+            sigma *= 1 + 1e-12
+        raise InternalError(  # pragma: no cover
+            "plan_gaussian_sigma found no fitting sigma; this is probably a bug in "
+            "dpsynth; please report it."
+        )
+
+    def plan_exponential_epsilon(self, count: int, *, fraction: float = 1.0) -> float:
+        """Epsilon such that ``count`` selections use ``fraction`` of what remains.
+
+        Each selection gets ``rho = fraction * remaining_rho() / count`` and
+        ``epsilon = sqrt(8 rho)`` (bounded range), rounded down.
+
+        Raises:
+            BudgetExceededError: if no budget remains.
+        """
+        rho = self._plan_rho(count, fraction)
+        eps = conv.exponential_epsilon(rho)
+        for _ in range(200):
+            if self.can_spend(ExponentialEvent(epsilon=eps), count):
+                return eps
+            eps *= 1 - 1e-12
+        raise InternalError(  # pragma: no cover
+            "plan_exponential_epsilon found no fitting epsilon; this is probably a "
+            "bug in dpsynth; please report it."
+        )
+
+    def plan_noise_multiplier(
+        self, *, sample_rate: float, steps: int, rtol: float = 1e-3
+    ) -> float:
+        """The smallest noise multiplier (within ``rtol``) for DP-SGD that fits.
+
+        Bisection on the accountant's own epsilon with a
+        ``SampledGaussianEvent(noise_multiplier, sample_rate, steps)`` added (PLD
+        route under the default policy); each step costs one PLD composition.
+
+        Raises:
+            BudgetExceededError: if no noise multiplier up to 1e6 fits.
+        """
+        steps = _count(steps, "steps")
+        if self._budget.is_unlimited:
+            raise ValidationError(
+                "`budget` (unlimited) must be finite to plan noise. Hint: pass the "
+                "noise multiplier yourself when accounting without a limit."
+            )
+        if not 0 < rtol < 1:
+            raise ValidationError(f"`rtol` ({rtol!r}) must be in (0, 1).")
+
+        def fits(nm: float) -> bool:
+            event = SampledGaussianEvent(
+                noise_multiplier=nm, sample_rate=sample_rate, steps=steps
+            )
+            return self.can_spend(event)
+
+        remaining = self.remaining_rho()
+        if remaining <= 0:
+            raise self._refuse(self.epsilon(), "anything more (no budget remains)")
+        # Start from the unamplified zCDP noise scaled by the sampling rate (a
+        # rough guess), bracket by doubling/halving, then bisect in log-space.
+        guess = math.sqrt(steps / (2.0 * remaining)) * min(1.0, 4.0 * sample_rate)
+        hi = min(max(guess, 1e-2), 1e6)
+        while not fits(hi):
+            hi *= 2
+            if hi > 1e6:
+                raise self._refuse(math.inf, "DP-SGD at any noise multiplier <= 1e6")
+        lo = hi / 2
+        while lo > 1e-3 and fits(lo):
+            hi, lo = lo, lo / 2
+        while hi - lo > rtol * hi:
+            mid = math.sqrt(lo * hi)
+            if fits(mid):
+                hi = mid
+            else:
+                lo = mid
+        return hi
