@@ -1,0 +1,40 @@
+"""Synthesizers by name: ``make_synthesizer("mst")``."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from dpsynth.errors import ValidationError
+
+__all__ = ["SYNTHESIZERS", "make_synthesizer", "synthesizer_class"]
+
+#: Registry name -> "module:Class" (imported on first use).
+SYNTHESIZERS: dict[str, str] = {
+    "independent": "dpsynth.synthesizers.independent:IndependentSynthesizer",
+}
+
+
+def synthesizer_class(name: Any) -> type[Any]:
+    """The Synthesizer class registered as ``name``.
+
+    Raises:
+        ValidationError: for an unknown name.
+    """
+    if not isinstance(name, str) or name not in SYNTHESIZERS:
+        raise ValidationError(
+            f"`method` ({name!r}) must be one of {sorted(SYNTHESIZERS)}: unknown "
+            "synthesizer."
+        )
+    module, cls = SYNTHESIZERS[name].split(":")
+    return getattr(import_module(module), cls)
+
+
+def make_synthesizer(name: str, **params: Any) -> Any:
+    """A new, unfitted synthesizer ``name`` with hyperparameters ``params``.
+
+    Example:
+        >>> make_synthesizer("independent").name
+        'independent'
+    """
+    return synthesizer_class(name)(**params)
