@@ -12,6 +12,7 @@ __all__ = ["SYNTHESIZERS", "make_synthesizer", "synthesizer_class"]
 #: Registry name -> "module:Class" (imported on first use).
 SYNTHESIZERS: dict[str, str] = {
     "independent": "dpsynth.synthesizers.independent:IndependentSynthesizer",
+    "privbayes": "dpsynth.synthesizers.privbayes:PrivBayesSynthesizer",
 }
 
 
