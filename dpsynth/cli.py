@@ -1,10 +1,14 @@
 """The ``dpsynth`` command line.
 
 Commands:
+    dpsynth generate DATA (--schema S | --domain D) --epsilon E --out DIR
+    dpsynth generate --example adult --epsilon E --out DIR
     dpsynth schema discover DATA --epsilon E [--delta D] --out schema.json
     dpsynth schema infer DATA --out schema.json          (non-private, warned)
-    dpsynth budget show MANIFEST_OR_LEDGER
-    dpsynth budget verify MANIFEST_OR_LEDGER
+    dpsynth budget show RELEASE_OR_LEDGER
+    dpsynth budget verify RELEASE_OR_LEDGER
+    dpsynth budget limit STORE --dataset NAME --epsilon E --delta D
+    dpsynth budget status STORE [--dataset NAME]
 
 Errors print one clear line on stderr and exit with status 2; nothing is written
 unless the command succeeds (outputs are written atomically).
@@ -16,7 +20,8 @@ import json
 import logging
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from importlib import resources
 from pathlib import Path
@@ -40,7 +45,8 @@ schema_app = typer.Typer(
     help="Obtain a public schema for a table.", no_args_is_help=True
 )
 budget_app = typer.Typer(
-    help="Show or verify a privacy ledger (a manifest.json or a ledger JSON).",
+    help="Show or verify a privacy ledger (a release, its manifest.json or a "
+    "ledger JSON); set and watch a dataset's total budget in a budget store.",
     no_args_is_help=True,
 )
 app.add_typer(schema_app, name="schema")
@@ -61,7 +67,7 @@ def _friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except DPSynthError as exc:
-            _err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            _err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(code=2) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -72,9 +78,13 @@ def _show_privacy_warnings() -> None:
 
     def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
         if issubclass(category, PrivacyWarning):
-            _err.print(f"[bold yellow]PRIVACY WARNING:[/] {message}", highlight=False)
+            _err.print(
+                f"[bold yellow]PRIVACY WARNING:[/] {message}",
+                highlight=False,
+                soft_wrap=True,
+            )
         else:
-            _err.print(f"warning: {message}", highlight=False)
+            _err.print(f"warning: {message}", highlight=False, soft_wrap=True)
 
     warnings.showwarning = show
 
@@ -90,14 +100,17 @@ def example_path(name: str) -> Path:
     return Path(str(resources.files("dpsynth") / "examples" / f"{name}.csv"))
 
 
+def example_schema_path(name: str) -> Path:
+    """Path of a bundled example's hand-written public schema."""
+    example_path(name)  # validates the name
+    return Path(str(resources.files("dpsynth") / "examples" / f"{name}_schema.json"))
+
+
 def example_kinds(name: str) -> dict[str, str]:
     """Column kinds of a bundled example, from its hand-written public schema."""
     from dpsynth.data.schema import Schema
 
-    example_path(name)  # validates the name
-    schema = Schema.load(
-        Path(str(resources.files("dpsynth") / "examples" / f"{name}_schema.json"))
-    )
+    schema = Schema.load(example_schema_path(name))
     return {column.name: column.kind for column in schema.columns}
 
 
@@ -204,7 +217,25 @@ def _read_json_mapping(path: Path, option: str) -> dict[str, Any]:
     return value
 
 
-ManifestArg = Annotated[Path, typer.Argument(help="manifest.json or a ledger JSON.")]
+ManifestArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A release folder, its manifest.json, a ledger JSON or a discovered "
+        "schema."
+    ),
+]
+
+
+def _ledger_source(path: Path) -> tuple[dict[str, Any], bool]:
+    """The JSON to read a ledger from, and whether it is a release manifest."""
+    from dpsynth.release import FORMAT, read_manifest
+
+    if Path(path).is_dir():
+        return read_manifest(path), True
+    value = _read_json_mapping(path, "MANIFEST")
+    if value.get("format") == FORMAT:
+        return read_manifest(path), True
+    return value, False
 
 
 @budget_app.command("show")
@@ -213,20 +244,381 @@ def budget_show(manifest: ManifestArg) -> None:
     """Print the ledger: every event in order with the running epsilon."""
     from dpsynth.privacy.verify import verify_ledger
 
-    result = verify_ledger(_read_json_mapping(manifest, "MANIFEST"))
+    value, is_release = _ledger_source(manifest)
+    result = verify_ledger(value["ledger"] if is_release else value)
     _out.print(result.summary(), highlight=False, soft_wrap=True)
 
 
 @budget_app.command("verify")
 @_friendly_errors
 def budget_verify(manifest: ManifestArg) -> None:
-    """Recompute epsilon from the ledger's events; exit 1 if it does not match."""
-    from dpsynth.privacy.verify import verify_ledger
+    """Recompute epsilon from the ledger's events; exit 1 if it does not match.
 
-    result = verify_ledger(_read_json_mapping(manifest, "MANIFEST"))
-    _out.print(result.summary(), highlight=False, soft_wrap=True)
-    if not result.ok:
+    For a release (its folder or manifest.json), also check the claimed budget
+    and the SHA-256 of the synthetic table and the model.
+    """
+    from dpsynth.privacy.verify import verify_ledger
+    from dpsynth.release import verify_release
+
+    value, is_release = _ledger_source(manifest)
+    if is_release:
+        check = verify_release(manifest)
+        _out.print(check.summary(), highlight=False, soft_wrap=True)
+        ok = check.ok
+    else:
+        result = verify_ledger(value)
+        _out.print(result.summary(), highlight=False, soft_wrap=True)
+        ok = result.ok
+    if not ok:
         raise typer.Exit(code=1)
+
+
+StoreArg = Annotated[
+    Path, typer.Argument(help="The budget store (a SQLite file).", show_default=False)
+]
+
+
+@budget_app.command("limit")
+@_friendly_errors
+def budget_limit(
+    store: StoreArg,
+    dataset: Annotated[
+        str, typer.Option(help="The sensitive table's name in the store.")
+    ],
+    epsilon: Annotated[float, typer.Option(help="Total epsilon of all releases.")],
+    delta: Annotated[
+        float, typer.Option(help="Total delta; every release's delta adds to it.")
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(help="The table's file: record its fingerprint (SHA-256)."),
+    ] = None,
+) -> None:
+    """Set a dataset's total limit in a budget store (once; created if missing)."""
+    from dpsynth.privacy.store import BudgetStore, fingerprint_file
+
+    fingerprint = None if data is None else fingerprint_file(data)
+    budget = BudgetStore(store).set_limit(
+        dataset, epsilon=epsilon, delta=delta, fingerprint=fingerprint
+    )
+    _out.print(
+        f"Dataset {dataset!r} in {store}: limit epsilon = {budget.epsilon:g} at "
+        f"delta = {budget.delta:g} over all its releases.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@budget_app.command("status")
+@_friendly_errors
+def budget_status(
+    store: StoreArg,
+    dataset: Annotated[
+        str | None, typer.Option(help="Only this dataset (default: all).")
+    ] = None,
+) -> None:
+    """Show spent vs limit per dataset, and each dataset's releases."""
+    from rich.table import Table
+
+    from dpsynth.errors import ValidationError
+    from dpsynth.privacy.store import BudgetStore
+
+    if not Path(store).is_file():
+        raise ValidationError(
+            f"`STORE` ({str(store)!r}) must be an existing budget store. Create "
+            "one with `dpsynth budget limit`."
+        )
+    db = BudgetStore(store)
+    names = db.datasets() if dataset is None else [dataset]
+    if dataset is not None and db.limit(dataset) is None:
+        raise ValidationError(
+            f"`--dataset` ({dataset!r}) must be a dataset of the store: "
+            f"{db.datasets()!r}."
+        )
+    if not names:
+        _out.print(f"{store}: no dataset yet.", highlight=False, soft_wrap=True)
+    for name in names:
+        limit = db.limit(name)
+        if limit is None:  # pragma: no cover - names come from the store
+            continue
+        spent, _ = db.spent(name)
+        fingerprint = db.fingerprint(name)
+        left = max(limit.epsilon - spent, 0.0)
+        print_fp = f"{fingerprint[:12]}..." if fingerprint else "not recorded"
+        _out.print(
+            f"[bold]{name}[/]: spent epsilon = {spent:.6g} of {limit.epsilon:g} at "
+            f"delta = {limit.delta:g} (remaining {left:.6g}); fingerprint {print_fp}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        table = Table()
+        for column in ("release", "state", "created", "events", "epsilon after"):
+            table.add_column(column, overflow="fold")
+        for record in db.releases(name):
+            table.add_row(
+                record.name,
+                record.state,
+                record.created,
+                str(record.events),
+                f"{record.epsilon_after:.6g}",
+            )
+        _out.print(table)
+
+
+# --------------------------------------------------------------------- generate
+def _release_inputs(
+    data: Path | None,
+    schema: Path | None,
+    domain: Path | None,
+    example: str | None,
+) -> tuple[Path, Any]:
+    """The input table and its public Schema or Domain."""
+    from dpsynth.data.domain import Domain
+    from dpsynth.data.schema import Schema
+    from dpsynth.errors import ValidationError
+
+    if example is not None:
+        if data is not None or schema is not None or domain is not None:
+            raise ValidationError(
+                "`--example` comes with its table and public schema: give no DATA, "
+                "`--schema` or `--domain` with it."
+            )
+        return example_path(example), Schema.load(example_schema_path(example))
+    if data is None:
+        raise ValidationError(
+            "Give the input: a DATA path (with `--schema` or `--domain`) or "
+            "`--example adult`."
+        )
+    if (schema is None) == (domain is None):
+        raise ValidationError(
+            "Give exactly one of `--schema schema.json` (a public schema) and "
+            "`--domain T-domain.json` (for a table of integer codes)."
+        )
+    if schema is not None:
+        return data, Schema.load(schema)
+    return data, Domain.load(domain)  # type: ignore[arg-type]
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on stderr fed by ``callback(stage, done, total)``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=_err,
+        transient=True,
+        disable=not _err.is_terminal,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def callback(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        yield callback
+
+
+@app.command("generate")
+@_friendly_errors
+def generate(
+    data: DataArg = None,
+    schema: Annotated[
+        Path | None, typer.Option(help="The table's public schema (JSON).")
+    ] = None,
+    domain: Annotated[
+        Path | None,
+        typer.Option(help="Domain JSON {column: size} for a table of integer codes."),
+    ] = None,
+    example: ExampleOpt = None,
+    epsilon: Annotated[
+        float | None, typer.Option(help="The release's privacy budget (required).")
+    ] = None,
+    delta: Annotated[float, typer.Option(help="Delta of that budget.")] = 1e-9,
+    method: Annotated[
+        str | None,
+        typer.Option(help="Synthesizer (default: the best registered, aim first)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The release folder to create.")
+    ] = None,
+    rows: Annotated[
+        int | None,
+        typer.Option(
+            help="Rows to sample (default: the noisy estimate of the input's)."
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the non-DP randomness (default: OS entropy)."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="Synthetic table format: csv or parquet.")
+    ] = "csv",
+    budget_store: Annotated[
+        Path | None,
+        typer.Option(help="Charge this budget store (SQLite; see `budget limit`)."),
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="The table's dataset name in the store.")
+    ] = None,
+    release: Annotated[
+        str | None,
+        typer.Option(help="The release's name in the store (default: DIR@time)."),
+    ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace DIR if it holds a previous release."),
+    ] = False,
+    record_input_hash: Annotated[
+        bool,
+        typer.Option(
+            "--record-input-hash",
+            help="Write the input file's SHA-256 into the manifest. NOT private: "
+            "only for releases that stay with the data holder.",
+        ),
+    ] = False,
+) -> None:
+    """Fit a synthesizer with differential privacy and write a release folder.
+
+    DIR gets synthetic.csv (or .parquet), model.json and manifest.json; it is
+    written atomically (nothing is left on error). With --budget-store the whole
+    budget is reserved before any noise is drawn.
+    """
+    from dpsynth.data.io import read_table
+    from dpsynth.data.schema import Schema
+    from dpsynth.errors import ValidationError
+    from dpsynth.release import check_destination, default_method, make_release
+
+    if epsilon is None or out is None:
+        missing = [n for n, v in (("--epsilon", epsilon), ("--out", out)) if v is None]
+        raise ValidationError(f"`{missing[0]}` must be given.")
+    if fmt not in ("csv", "parquet"):
+        raise ValidationError(
+            f"`--format` ({fmt!r}) must be one of ['csv', 'parquet']."
+        )
+    path, public = _release_inputs(data, schema, domain, example)
+    check_destination(out, overwrite=overwrite)  # before reading a large table
+    columns = public.names if isinstance(public, Schema) else public.attributes
+    frame = _select(read_table(path), list(columns), path)
+    chosen = method or default_method()
+    command = _command(
+        "generate",
+        None if example else data,
+        example=example,
+        schema=schema,
+        domain=domain,
+        epsilon=epsilon,
+        delta=delta,
+        method=chosen,
+        out=out,
+        rows=rows,
+        seed=seed,
+        format=fmt,
+        budget_store=budget_store,
+        dataset=dataset,
+        release=release,
+        overwrite=overwrite,
+    )
+    with _progress_bar() as callback, _os_errors(out):
+        result = make_release(
+            frame,
+            out,
+            schema=public,
+            epsilon=epsilon,
+            delta=delta,
+            method=chosen,
+            rows=rows,
+            seed=seed,
+            fmt=fmt,  # type: ignore[arg-type]
+            input_path=path,
+            record_input_hash=record_input_hash,
+            budget_store=budget_store,
+            dataset=dataset,
+            release_name=release,
+            overwrite=overwrite,
+            callback=callback,
+            command=command,
+        )
+    _report_release(result)
+
+
+@contextmanager
+def _os_errors(out: Path) -> Iterator[None]:
+    """A file-system error while releasing becomes one line (nothing was written)."""
+    try:
+        yield
+    except OSError as exc:
+        raise DPSynthError(
+            f"Could not write the release {str(out)!r}: {exc.strerror or exc}. "
+            "Nothing was written."
+        ) from exc
+
+
+def _select(frame: Any, columns: list[str], path: Path) -> Any:
+    """The schema's columns of the table (others are ignored, not read as data).
+
+    The whole file is parsed first, so a malformed row anywhere is an error.
+    """
+    from dpsynth.errors import ValidationError
+
+    found = [str(c) for c in frame.columns]
+    absent = [c for c in columns if c not in found]
+    if absent:
+        raise ValidationError(
+            f"`columns` ({absent!r}) must be columns of {str(path)!r}; it has "
+            f"{found!r}. Check the table against its schema or domain."
+        )
+    return frame[columns]
+
+
+def _command(name: str, data: Path | None, **options: Any) -> list[str]:
+    """The command line of a release, with every option spelled out."""
+    argv = ["dpsynth", name] + ([] if data is None else [str(data)])
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif value is not None and value is not False:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _report_release(result: Any) -> None:
+    manifest = result.manifest
+    claimed = manifest["claimed"]
+    _out.print(
+        f"Wrote {result.path}: {manifest['output']['rows']} synthetic rows "
+        f"({manifest['method']}); spent epsilon = {claimed['epsilon_spent']:.6g} "
+        f"of {claimed['epsilon']:g} at delta = {claimed['delta']:g}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+    store = manifest.get("budget_store")
+    if store:
+        limit = store["dataset_limit"]
+        _out.print(
+            f"Budget store: dataset {store['dataset']!r} now at epsilon = "
+            f"{store['dataset_epsilon_after']:.6g} of {limit['epsilon']:g} "
+            f"(release {store['release']!r}, {store['state']}).",
+            highlight=False,
+            soft_wrap=True,
+        )
+    _out.print(
+        f"Check it with: dpsynth budget verify {result.path}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

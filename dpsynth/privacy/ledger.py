@@ -189,7 +189,16 @@ def parse_ledger(obj: Any) -> ParsedLedger:
     """
     if isinstance(obj, Ledger):
         obj = obj.to_dict()
-    if isinstance(obj, dict) and "ledger" in obj and "format" not in obj:
+    if (
+        isinstance(obj, dict)
+        and "ledger" in obj
+        and obj.get("format")
+        in (
+            None,
+            "dpsynth-release",
+            "dpsynth-model",
+        )
+    ):
         obj = obj["ledger"]
     elif isinstance(obj, dict) and obj.get("format") == "dpsynth-schema":
         provenance = obj.get("provenance")

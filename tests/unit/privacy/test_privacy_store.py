@@ -141,3 +141,186 @@ def test_concurrent_charges_never_overshoot(path):
     assert sorted(o for o, _ in outcomes) == ["ok", "ok", "refused", "refused"]
     assert store.spent("adult") == (0.9, 0.0)
     assert len(store.releases("adult")) == 2
+
+
+# -- reservations ------------------------------------------------------------------
+
+
+def _gaussian_ledger(epsilon=1.0, delta=1e-9, count=10):
+    """A release's ledger: `count` Gaussian marginals landing on (epsilon, delta)."""
+    acc = PrivacyAccountant(epsilon=epsilon, delta=delta)
+    sigma = acc.plan_gaussian_sigma(count)
+    acc.spend(GaussianEvent(sigma=sigma), count=count)
+    return acc.ledger
+
+
+def test_reservation_is_charged_until_settled_by_the_tighter_ledger(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=4.0, delta=1e-8)
+    record = store.reserve("adult", epsilon=1.0, delta=1e-9, release="r1")
+    assert (record.state, record.events, record.epsilon_after) == ("reserved", 1, 1.0)
+    assert store.spent("adult") == (1.0, 1e-8)
+    [(_, event, count)] = store.events("adult")
+    assert (event.kind, event.epsilon, event.delta, count) == (
+        "approx_dp",
+        1.0,
+        1e-9,
+        1,
+    )
+
+    ledger = _gaussian_ledger()
+    settled = store.settle("adult", "r1", ledger)
+    # the Gaussian ledger at the dataset's delta (1e-8) is below its 1.0 at 1e-9
+    alone = PrivacyAccountant.unlimited(delta=1e-8)
+    for entry in ledger:
+        alone.spend(entry.event, count=entry.count)
+    assert settled.state == "settled" and settled.events == 1
+    assert settled.epsilon_after == alone.epsilon() < 1.0
+    assert store.spent("adult") == (alone.epsilon(), 1e-8)
+    assert [e.kind for _, e, _ in store.events("adult")] == ["gaussian"]
+    assert [(r.name, r.state) for r in store.releases("adult")] == [("r1", "settled")]
+
+
+def test_settle_keeps_the_reservation_when_it_composes_tighter(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=2.0, delta=1e-9)
+    store.charge("adult", [PureDPEvent(epsilon=0.5)], release="r0")
+    store.reserve("adult", epsilon=1.0, delta=1e-9, release="r1")
+    assert store.spent("adult") == (1.5, 1e-9)  # pure route: 0.5 + 1.0
+    # 5 x 0.2 sums (rounded up, for safety) to one ulp above 1.0: the reservation
+    # is the tighter sound bound, and settling never raises the total.
+    record = store.settle("adult", "r1", [(PureDPEvent(epsilon=0.2), 5)])
+    assert (record.state, record.events, record.epsilon_after) == ("kept", 1, 1.5)
+    assert store.spent("adult") == (1.5, 1e-9)
+    assert [e.kind for _, e, _ in store.events("adult")] == ["pure_dp", "approx_dp"]
+
+
+def test_settle_refuses_events_the_reservation_does_not_cover(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=4.0, delta=1e-8)
+    store.reserve("adult", epsilon=0.5, delta=1e-9, release="r1")
+    with pytest.raises(ValidationError, match="must fit inside release 'r1'"):
+        store.settle("adult", "r1", [PureDPEvent(epsilon=0.8)])
+    assert store.releases("adult")[0].state == "reserved"
+    assert store.spent("adult") == (0.5, 1e-8)
+
+
+def test_cancel_frees_the_reservation_and_its_name(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=1.0, delta=1e-8)
+    store.reserve("adult", epsilon=1.0, delta=1e-9, release="r1")
+    store.cancel("adult", "r1")
+    assert store.spent("adult") == (0.0, 0.0)
+    assert store.releases("adult") == [] and store.events("adult") == []
+    store.reserve("adult", epsilon=1.0, delta=1e-9, release="r1")  # name is free
+
+
+@pytest.mark.parametrize("action", ["settle", "cancel", "fail"])
+def test_only_a_pending_reservation_can_be_settled_cancelled_or_failed(path, action):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=4.0, delta=1e-8)
+    store.charge("adult", [PureDPEvent(epsilon=0.1)], release="charged")
+    store.reserve("adult", epsilon=0.5, delta=1e-9, release="done")
+    store.settle("adult", "done", [PureDPEvent(epsilon=0.2)])
+    args = {"settle": ([PureDPEvent(epsilon=0.1)],), "cancel": (), "fail": ()}[action]
+    for name, found in [
+        ("charged", "its state is 'charged'"),
+        ("done", "its state is 'settled'"),
+        ("nope", "no such release"),
+    ]:
+        with pytest.raises(ValidationError, match=f"pending reservation .*; {found}"):
+            getattr(store, action)("adult", name, *args)
+    assert store.spent("adult") == (pytest.approx(0.3), 1e-8)
+
+
+def test_fail_keeps_the_reservation_charged(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=1.0, delta=1e-8)
+    store.reserve("adult", epsilon=0.6, delta=1e-9, release="r1")
+    assert store.fail("adult", "r1").state == "failed"
+    assert store.spent("adult") == (0.6, 1e-8)
+    with pytest.raises(ValidationError, match="its state is 'failed'"):
+        store.cancel("adult", "r1")
+    with pytest.raises(BudgetExceededError, match="Reserving epsilon = 0.6"):
+        store.reserve("adult", epsilon=0.6, delta=1e-9, release="r2")
+
+
+def test_reservation_over_the_limit_records_nothing(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=1.0, delta=1e-8)
+    with pytest.raises(BudgetExceededError, match="over its limit 1") as info:
+        store.reserve("adult", epsilon=1.5, delta=1e-9, release="r1")
+    assert info.value.requested == 1.5
+    assert store.releases("adult") == [] and store.spent("adult") == (0.0, 0.0)
+    with pytest.raises(ValidationError, match="must be > 0"):
+        store.reserve("adult", epsilon=0.0, delta=1e-9, release="r1")
+    store.set_limit("tight", epsilon=4.0, delta=1e-9)
+    store.reserve("tight", epsilon=1.0, delta=1e-9, release="r1")
+    store.settle("tight", "r1", _gaussian_ledger())
+    with pytest.raises(BudgetExceededError, match="limit delta must exceed their sum"):
+        store.reserve("tight", epsilon=0.1, delta=1e-9, release="r2")
+
+
+def test_first_fingerprint_is_recorded_and_a_different_one_refused(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=4.0, delta=1e-8)
+    assert store.fingerprint("adult") is None
+    store.set_limit("other", epsilon=4.0, delta=1e-8)
+    store.set_limit("other", epsilon=4.0, delta=1e-8, fingerprint="cc")  # recorded
+    assert store.fingerprint("other") == "cc"
+    store.reserve("adult", epsilon=0.5, delta=1e-9, release="r1", fingerprint="aa")
+    assert store.fingerprint("adult") == "aa"
+    with pytest.raises(ValidationError, match="same table"):
+        store.reserve("adult", epsilon=0.5, delta=1e-9, release="r2", fingerprint="b")
+    store.reserve("adult", epsilon=0.5, delta=1e-9, release="r2", fingerprint="aa")
+    assert store.fingerprint("unknown") is None
+
+
+def test_a_store_written_before_reservations_is_upgraded(path):
+    import sqlite3
+
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=1.0, delta=0.0)
+    store.charge("adult", [PureDPEvent(epsilon=0.2)], release="old")
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE releases DROP COLUMN state")
+    con.commit()
+    con.close()
+    again = BudgetStore(path)
+    assert [(r.name, r.state) for r in again.releases("adult")] == [("old", "charged")]
+    again.reserve("adult", epsilon=0.3, delta=0.0, release="new")
+    assert again.releases("adult")[1].state == "reserved"
+
+
+def _race_reserve(path, barrier, results, index):
+    store = BudgetStore(path)
+    barrier.wait()
+    try:
+        store.reserve("adult", epsilon=0.6, delta=1e-9, release=f"r{index}")
+        results.put(("ok", index))
+    except BudgetExceededError:
+        results.put(("refused", index))
+
+
+def test_two_processes_racing_to_reserve_never_overshoot(path):
+    """Each reservation (0.6) fits the limit (1.0) alone; together they do not."""
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=1.0, delta=1e-8)
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(2), ctx.Queue()
+    procs = [
+        ctx.Process(target=_race_reserve, args=(str(path), barrier, results, i))
+        for i in range(2)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in range(2)]
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert sorted(o for o, _ in outcomes) == ["ok", "refused"]
+    winner = next(i for o, i in outcomes if o == "ok")
+    assert [(r.name, r.state) for r in store.releases("adult")] == [
+        (f"r{winner}", "reserved")
+    ]
+    assert store.spent("adult") == (0.6, 1e-8)
