@@ -12,6 +12,7 @@ __all__ = [
     "DPSynthError",
     "DomainError",
     "InternalError",
+    "ModelTooLargeError",
     "NotFittedError",
     "PrivacyWarning",
     "UnsupportedEventError",
@@ -29,6 +30,15 @@ class ValidationError(DPSynthError, ValueError):
 
 class DomainError(ValidationError):
     """A value lies outside the declared public domain and no rule maps it."""
+
+
+class ModelTooLargeError(ValidationError):
+    """A graphical model would have more cells than the allowed maximum.
+
+    Raised by :mod:`dpsynth.pgm` *before* any large table is allocated, when the
+    junction tree of the requested cliques (after triangulation) would hold more
+    float64 cells than ``max_cells``. Use fewer or smaller cliques, or raise the limit.
+    """
 
 
 class BudgetExceededError(DPSynthError):
