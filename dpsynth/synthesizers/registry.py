@@ -12,6 +12,8 @@ __all__ = ["SYNTHESIZERS", "make_synthesizer", "synthesizer_class"]
 #: Registry name -> "module:Class" (imported on first use).
 SYNTHESIZERS: dict[str, str] = {
     "independent": "dpsynth.synthesizers.independent:IndependentSynthesizer",
+    "mst": "dpsynth.synthesizers.mst:MSTSynthesizer",
+    "aim": "dpsynth.synthesizers.aim:AIMSynthesizer",
     "privbayes": "dpsynth.synthesizers.privbayes:PrivBayesSynthesizer",
 }
 
