@@ -161,7 +161,19 @@ def model_size(domain: Domain, cliques: Iterable[Sequence[str]]) -> int:
         MIT Press. Section 10.4 (clique trees from chordal graphs).
     """
     _check_domain(domain)
-    return _build(domain, normalize_cliques(domain, cliques)).size
+    normal = tuple(sorted(set(normalize_cliques(domain, cliques))))
+    return _size_cached(domain, normal)
+
+
+@functools.lru_cache(maxsize=4096)
+def _size_cached(domain: Domain, cliques: tuple[tuple[str, ...], ...]) -> int:
+    """The size of :func:`_build_cached`'s tree without building the tree."""
+    graph = nx.Graph()
+    graph.add_nodes_from(domain.attributes)
+    for clique in cliques:
+        graph.add_edges_from(itertools.combinations(clique, 2))
+    maximal = _maximal_cliques(domain, _eliminate(domain, graph))
+    return sum(domain.size(c) for c in maximal)
 
 
 def check_model_size(tree: JunctionTree, max_cells: int) -> None:

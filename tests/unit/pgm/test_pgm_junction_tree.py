@@ -123,3 +123,15 @@ def test_size_guard_uses_max_cells():
     estimate(domain, [y], max_cells=110, iters=1)  # 100 + 10 cells: fits
     with pytest.raises(ModelTooLargeError, match=re.escape("(110 cells")):
         estimate(domain, [y], max_cells=109, iters=1)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_model_size_equals_the_built_trees_size(seed):
+    rng = np.random.default_rng(seed)
+    domain = Domain({f"x{i}": int(rng.integers(2, 6)) for i in range(7)})
+    names = list(domain)
+    cliques = [
+        tuple(rng.choice(names, size=int(rng.integers(1, 4)), replace=False))
+        for _ in range(int(rng.integers(1, 8)))
+    ]
+    assert model_size(domain, cliques) == build_junction_tree(domain, cliques).size
