@@ -180,9 +180,10 @@ def _read_csv(
         header = pd.read_csv(path, nrows=0, **kwargs)  # type: ignore[call-overload]
         found = [str(c) for c in header.columns]
         _require(found, wanted, path)
+        # Every column is parsed (no ``usecols``): with ``usecols`` pandas
+        # silently accepts rows with too many fields.
         frame = pd.read_csv(  # type: ignore[call-overload]
             path,
-            usecols=wanted,
             na_values=na_values,
             keep_default_na=keep_default_na,
             low_memory=False,

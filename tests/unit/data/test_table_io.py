@@ -118,3 +118,11 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
         atomic_write(path, boom)
     assert path.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_a_row_with_too_many_fields_is_refused_even_when_selecting_columns(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5,6,7\n")
+    for columns in (None, ["a", "b"]):
+        with pytest.raises(ValidationError, match="well-formed CSV"):
+            read_table(path, columns=columns)
