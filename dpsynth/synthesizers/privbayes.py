@@ -473,7 +473,7 @@ def _draw(
 
 
 def _is_int(value: Any, *, minimum: int) -> bool:
-    return (
+    return bool(
         isinstance(value, int | np.integer)
         and not isinstance(value, bool)
         and value >= minimum
