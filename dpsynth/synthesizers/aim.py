@@ -18,6 +18,7 @@ from dpsynth.pgm import GraphicalModel, Measurement, estimate, model_size
 from dpsynth.privacy import conversions as conv
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.synthesizers._measure import measure_marginals
+from dpsynth.synthesizers._params import check_fraction, check_int, check_positive
 from dpsynth.synthesizers.base import Progress, Synthesizer
 
 __all__ = ["AIMSynthesizer"]
@@ -105,18 +106,10 @@ class AIMSynthesizer(Synthesizer):
 
     def _check_params(self) -> None:
         for name in ("degree", "iters", "final_iters"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValidationError(f"`{name}` ({value!r}) must be an integer >= 1.")
-        r = self.rounds
-        if r is not None and (isinstance(r, bool) or not isinstance(r, int) or r < 1):
-            raise ValidationError(f"`rounds` ({r!r}) must be an integer >= 1 or None.")
-        mf = self.measure_fraction
-        if isinstance(mf, bool) or not isinstance(mf, int | float) or not 0 < mf < 1:
-            raise ValidationError(f"`measure_fraction` ({mf!r}) must be in (0, 1).")
-        mb = self.max_model_mb
-        if isinstance(mb, bool) or not isinstance(mb, int | float) or not mb > 0:
-            raise ValidationError(f"`max_model_mb` ({mb!r}) must be positive.")
+            check_int(name, getattr(self, name), 1)
+        check_int("rounds", self.rounds, 1, none_ok=True)
+        check_fraction("measure_fraction", self.measure_fraction)
+        check_positive("max_model_mb", self.max_model_mb)
 
     def _workload_cliques(self, dataset: Dataset) -> list[Clique]:
         if self.workload is None:

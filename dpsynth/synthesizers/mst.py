@@ -15,16 +15,14 @@ from dpsynth.pgm import GraphicalModel, Measurement, estimate
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.synthesizers._compress import Compression
 from dpsynth.synthesizers._measure import measure_marginals
+from dpsynth.synthesizers._params import (
+    check_fraction,
+    check_int,
+    check_nonnegative,
+)
 from dpsynth.synthesizers.base import Progress, Synthesizer
 
 __all__ = ["MSTSynthesizer"]
-
-
-def _fraction(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"`{name}` ({value!r}) must be a number in (0, 1).")
-    if not 0 < value < 1:
-        raise ValidationError(f"`{name}` ({value!r}) must be in (0, 1).")
 
 
 class MSTSynthesizer(Synthesizer):
@@ -83,20 +81,16 @@ class MSTSynthesizer(Synthesizer):
         self.iters = iters
 
     def _check_params(self) -> None:
-        _fraction("one_way_fraction", self.one_way_fraction)
-        _fraction("select_fraction", self.select_fraction)
+        check_fraction("one_way_fraction", self.one_way_fraction)
+        check_fraction("select_fraction", self.select_fraction)
         if not self.one_way_fraction + self.select_fraction < 1:
             raise ValidationError(
                 "`one_way_fraction + select_fraction` "
                 f"({self.one_way_fraction + self.select_fraction!r}) must be below 1: "
                 "the rest measures the 2-way marginals."
             )
-        cs = self.compress_sigmas
-        if isinstance(cs, bool) or not isinstance(cs, int | float) or not cs >= 0:
-            raise ValidationError(f"`compress_sigmas` ({cs!r}) must be >= 0.")
-        it = self.iters
-        if isinstance(it, bool) or not isinstance(it, int) or it < 1:
-            raise ValidationError(f"`iters` ({it!r}) must be an integer >= 1.")
+        check_nonnegative("compress_sigmas", self.compress_sigmas)
+        check_int("iters", self.iters, 1)
 
     def _fit(
         self,

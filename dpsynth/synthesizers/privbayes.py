@@ -38,6 +38,12 @@ from dpsynth.synthesizers._measure import (
     noisy_total,
     project_to_simplex_counts,
 )
+from dpsynth.synthesizers._params import (
+    check_fraction,
+    check_int,
+    check_positive,
+    is_int,
+)
 from dpsynth.synthesizers.base import Progress, Synthesizer
 
 __all__ = ["R_SCORE_SENSITIVITY", "PrivBayesSynthesizer", "r_score"]
@@ -210,28 +216,14 @@ class PrivBayesSynthesizer(Synthesizer):
 
     # ------------------------------------------------------------ parameters
     def _check_params(self) -> None:
-        if self.degree != "auto" and not _is_int(self.degree, minimum=0):
+        if self.degree != "auto" and not is_int(self.degree, 0):
             raise ValidationError(
                 f'`degree` ({self.degree!r}) must be "auto" or an integer >= 0.'
             )
-        if not _is_int(self.max_degree, minimum=0):
-            raise ValidationError(
-                f"`max_degree` ({self.max_degree!r}) must be an integer >= 0."
-            )
-        if not _is_real(self.theta) or not (
-            math.isfinite(self.theta) and self.theta > 0
-        ):
-            raise ValidationError(
-                f"`theta` ({self.theta!r}) must be a positive, finite number."
-            )
-        if not _is_real(self.select_fraction) or not 0 < self.select_fraction < 1:
-            raise ValidationError(
-                f"`select_fraction` ({self.select_fraction!r}) must be in (0, 1)."
-            )
-        if not _is_int(self.max_candidates, minimum=1):
-            raise ValidationError(
-                f"`max_candidates` ({self.max_candidates!r}) must be an integer >= 1."
-            )
+        check_int("max_degree", self.max_degree, 0)
+        check_positive("theta", self.theta)
+        check_fraction("select_fraction", self.select_fraction)
+        check_int("max_candidates", self.max_candidates, 1)
 
     # ------------------------------------------------------------------- fit
     def _fit(
@@ -470,15 +462,3 @@ def _draw(
     u = rng.random(config.shape[0])
     idx = np.searchsorted(shifted, config + u, side="right") - config * size
     return np.clip(idx, 0, size - 1)
-
-
-def _is_int(value: Any, *, minimum: int) -> bool:
-    return bool(
-        isinstance(value, int | np.integer)
-        and not isinstance(value, bool)
-        and value >= minimum
-    )
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, int | float | np.floating) and not isinstance(value, bool)

@@ -100,7 +100,7 @@ def test_a_custom_workload_limits_the_candidates():
         ({"degree": 0}, "`degree` (0) must be an integer >= 1"),
         ({"rounds": 0}, "`rounds` (0) must be an integer >= 1 or None"),
         ({"measure_fraction": 1.0}, "`measure_fraction` (1.0) must be in (0, 1)"),
-        ({"max_model_mb": 0}, "`max_model_mb` (0) must be positive"),
+        ({"max_model_mb": 0}, "`max_model_mb` (0) must be a positive, finite number"),
     ],
 )
 def test_bad_hyperparameters_are_refused_before_any_spend(params, message):
