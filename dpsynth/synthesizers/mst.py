@@ -148,7 +148,8 @@ class MSTSynthesizer(Synthesizer):
             ]
         # 4. estimate the model (post-processing)
         callback("estimate", 2 + n_pairs, stages)
-        self.model_ = estimate(small.domain, measurements, iters=self.iters)
+        # tol=0: all iterations (cheap for a tree; the early stop cost accuracy)
+        self.model_ = estimate(small.domain, measurements, iters=self.iters, tol=0.0)
         self.compression_ = comp
         self.edges_ = edges
         callback("done", stages, stages)
