@@ -111,23 +111,34 @@ def normalize_cliques(
     position = axis_order(domain)
     out: dict[tuple[str, ...], None] = {}
     for clique in cliques:
-        if isinstance(clique, str) or not isinstance(clique, Iterable):
-            raise ValidationError(
-                f"`{name}` item ({clique!r}) must be a tuple of column names. "
-                f"For one column write ({clique!r},)."
-            )
-        cols = tuple(clique)
-        unknown = [c for c in cols if not isinstance(c, str) or c not in position]
-        if unknown:
-            raise ValidationError(
-                f"`{name}` item ({cols!r}) must name columns of the domain; unknown "
-                f"{unknown!r}. Known columns: {list(domain.attributes)!r}."
-            )
-        if len(set(cols)) != len(cols):
-            raise ValidationError(f"`{name}` item ({cols!r}) must not repeat a column.")
+        cols = column_tuple(domain, clique, f"`{name}` item")
         if cols:
             out[tuple(sorted(cols, key=position.__getitem__))] = None
     return tuple(out)
+
+
+def column_tuple(domain: Domain, value: object, label: str) -> tuple[str, ...]:
+    """``value`` as a tuple of distinct columns of ``domain`` (validated).
+
+    Raises:
+        ValidationError: naming ``label`` for a non-sequence (or a bare string),
+            an unknown column or a repeated one.
+    """
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"{label} ({value!r}) must be a tuple of column names. "
+            f"For one column write ({value!r},)."
+        )
+    cols = tuple(value)
+    unknown = [c for c in cols if not isinstance(c, str) or c not in domain]
+    if unknown:
+        raise ValidationError(
+            f"{label} ({cols!r}) must name columns of the domain; unknown "
+            f"{unknown!r}. Known columns: {list(domain.attributes)!r}."
+        )
+    if len(set(cols)) != len(cols):
+        raise ValidationError(f"{label} ({cols!r}) must not repeat a column.")
+    return cols
 
 
 def model_size(domain: Domain, cliques: Iterable[Sequence[str]]) -> int:

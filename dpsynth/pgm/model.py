@@ -14,7 +14,7 @@ from dpsynth.data.domain import Domain
 from dpsynth.errors import ValidationError
 from dpsynth.pgm.factor import Factor
 from dpsynth.pgm.inference import Calibration, TreePlan, calibrate, marginal
-from dpsynth.pgm.junction_tree import JunctionTree, build_junction_tree
+from dpsynth.pgm.junction_tree import JunctionTree, build_junction_tree, column_tuple
 
 __all__ = ["GraphicalModel"]
 
@@ -149,7 +149,7 @@ class GraphicalModel:
             >>> m.project(["b", "a"]).tolist()
             [[2.0, 2.0], [2.0, 2.0], [2.0, 2.0]]
         """
-        cols = _check_columns(self.domain, columns)
+        cols = column_tuple(self.domain, columns, "`columns`")
         if not cols:
             return np.array(self.total)
         cal = self.calibration
@@ -282,21 +282,3 @@ def check_total(total: object) -> float:
             "number of rows, or None to estimate it from the measurements."
         )
     return value
-
-
-def _check_columns(domain: Domain, columns: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(columns, str) or not isinstance(columns, Iterable):
-        raise ValidationError(
-            f"`columns` ({columns!r}) must be a sequence of column names. "
-            f"For one column write ({columns!r},)."
-        )
-    cols = tuple(columns)
-    unknown = [c for c in cols if not isinstance(c, str) or c not in domain]
-    if unknown:
-        raise ValidationError(
-            f"`columns` ({cols!r}) must name columns of the domain; unknown "
-            f"{unknown!r}. Known columns: {list(domain.attributes)!r}."
-        )
-    if len(set(cols)) != len(cols):
-        raise ValidationError(f"`columns` ({cols!r}) must not repeat a column.")
-    return cols

@@ -101,7 +101,7 @@ def test_project_sums_to_total_and_is_a_fresh_array():
     [
         (("a", "z"), "`columns` (('a', 'z')) must name columns of the domain"),
         (("a", "a"), "`columns` (('a', 'a')) must not repeat a column."),
-        ("a", "`columns` ('a') must be a sequence of column names."),
+        ("a", "`columns` ('a') must be a tuple of column names."),
     ],
 )
 def test_project_rejects_bad_columns(columns, message):
