@@ -102,7 +102,7 @@ class Record:
     label: str
     seed: int
     status: str  # ok | not installed | not implemented yet | unavailable |
-    # crashed | timeout | invalid output
+    # crashed | timeout | invalid output | skipped
     reason: str = ""
     workload_error: float | None = None
     tvd_1: float | None = None
@@ -584,6 +584,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--keep-synth", type=Path, default=None, help="keep CSVs here")
     p.add_argument(
+        "--retry-timeouts",
+        action="store_true",
+        help="run a method again on a table where it already timed out "
+        "(default: record it as skipped, which keeps the grid to hours)",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="adult only, eps=1, 1 seed, timeout 600 s",
@@ -627,9 +633,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and out.exists():
         for raw in json.loads(out.read_text()).get("records", []):
             rec = Record(**raw)
-            if rec.status not in ("not installed", "not implemented yet"):
+            if rec.status not in ("not installed", "not implemented yet", "skipped"):
                 done[rec.key()] = rec
     previous = list(done.values())
+    # A method that timed out on a table is not rerun there (--retry-timeouts).
+    timed_out: dict[tuple[str, str], Record] = {}
+    for rec in previous:
+        if rec.status == "timeout":
+            timed_out.setdefault((rec.table, rec.method), rec)
 
     def kept(current: list[Record]) -> list[Record]:
         """``current`` plus earlier results (``--resume``) not rerun now."""
@@ -664,6 +675,19 @@ def main(argv: list[str] | None = None) -> int:
                             rec = refs[method, seed]
                         elif (table, epsilon, method, seed) in done:
                             rec = done[table, epsilon, method, seed]
+                        elif (table, method) in timed_out and not args.retry_timeouts:
+                            first = timed_out[table, method]
+                            rec = Record(
+                                table=table,
+                                epsilon=epsilon,
+                                delta=args.delta,
+                                method=method,
+                                label=method_label(method),
+                                seed=seed,
+                                status="skipped",
+                                reason=f"not run: timed out after {args.timeout:.0f} s"
+                                f" at eps={first.epsilon:g} seed={first.seed}",
+                            )
                         else:
                             print(
                                 f"[{time.perf_counter() - t_start:7.0f}s] {table} "
@@ -687,6 +711,8 @@ def main(argv: list[str] | None = None) -> int:
                                 flush=True,
                             )
                         block.append(rec)
+                        if rec.status == "timeout":
+                            timed_out.setdefault((table, method), rec)
                         if method not in REFERENCES:
                             records.append(rec)
                             save(out, header, kept(records + list(refs.values())))
