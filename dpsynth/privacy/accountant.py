@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 
 from dpsynth.errors import (
     BudgetExceededError,
-    InternalError,
     UnsupportedEventError,
     ValidationError,
 )
@@ -27,7 +26,6 @@ from dpsynth.privacy.events import (
     ExponentialEvent,
     GaussianEvent,
     SampledGaussianEvent,
-    ZCDPEvent,
 )
 from dpsynth.privacy.ledger import (
     NEIGHBOURING,
@@ -70,8 +68,8 @@ class PrivacyAccountant:
         epsilon: the budget's epsilon (> 0, finite).
         delta: the budget's delta, in ``[0, 1)``.
         pld: when the privacy-loss-distribution route is used (see
-            :data:`dpsynth.privacy.ledger.PldPolicy`); ``"auto"`` uses it for
-            ledgers with DP-SGD.
+            :data:`dpsynth.privacy.ledger.PldPolicy`); ``"always"`` (the
+            default) uses it whenever every event has one.
 
     Example:
         >>> from dpsynth.privacy.events import GaussianEvent
@@ -85,7 +83,7 @@ class PrivacyAccountant:
     neighbouring: ClassVar[str] = NEIGHBOURING
 
     def __init__(
-        self, *, epsilon: float, delta: float, pld: PldPolicy = "auto"
+        self, *, epsilon: float, delta: float, pld: PldPolicy = "always"
     ) -> None:
         self._init(PrivacyBudget(epsilon, delta), pld)
 
@@ -100,7 +98,7 @@ class PrivacyAccountant:
 
     @classmethod
     def from_budget(
-        cls, budget: PrivacyBudget, *, pld: PldPolicy = "auto"
+        cls, budget: PrivacyBudget, *, pld: PldPolicy = "always"
     ) -> PrivacyAccountant:
         """An accountant for a :class:`PrivacyBudget`."""
         if not isinstance(budget, PrivacyBudget):
@@ -111,7 +109,7 @@ class PrivacyAccountant:
 
     @classmethod
     def unlimited(
-        cls, delta: float = 1e-9, *, pld: PldPolicy = "auto"
+        cls, delta: float = 1e-9, *, pld: PldPolicy = "always"
     ) -> PrivacyAccountant:
         """An accountant that never refuses (epsilon = inf): tests and analysis."""
         return cls.from_budget(PrivacyBudget.unlimited(delta=delta), pld=pld)
@@ -289,6 +287,11 @@ class PrivacyAccountant:
         event, count = self._prepare((event, count))
         return self._compose([(event, count)]).epsilon <= self._budget.epsilon
 
+    def can_spend_many(self, items: Iterable[SpendItem]) -> bool:
+        """Whether :meth:`spend_many` would accept all of ``items`` now."""
+        batch = [self._prepare(item) for item in items]
+        return self._compose(batch).epsilon <= self._budget.epsilon
+
     # ------------------------------------------------------------- reporting
     def epsilon(self, delta: float | None = None) -> float:
         """The epsilon spent so far, stated at ``delta`` (default: the budget's).
@@ -309,36 +312,59 @@ class PrivacyAccountant:
         return self._compose([], None if delta is None else float(delta))
 
     # --------------------------------------------------------------- planning
-    def remaining_rho(self) -> float:
-        """The largest rho such that ``ZCDPEvent(rho)`` would still be accepted.
+    def remaining_rho(self, *, rtol: float = 1e-9) -> float:
+        """The largest rho such that one Gaussian measurement of it would be accepted.
 
-        Found by bisection on the accountant's own epsilon (relative precision
-        1e-15), rounded down; ``inf`` for an unlimited budget, 0 when nothing fits.
+        The probe is ``GaussianEvent(sigma=gaussian_sigma(rho))`` (unit L2
+        sensitivity), composed with the ledger by the accountant's own routes:
+        under the zCDP route this is the budget's rho minus the rho spent; under
+        the PLD route it is larger (the Gaussian mechanism's exact privacy
+        profile is tighter than the zCDP conversion). Found by bracketing around
+        :meth:`remaining_rho_estimate` and bisection to relative precision
+        ``rtol``, rounded down; ``inf`` for an unlimited budget, 0 when nothing
+        fits.
         """
         b = self._budget
         if b.is_unlimited:
             return math.inf
+        if b.delta == 0:
+            return 0.0
 
         def fits(rho: float) -> bool:
-            return self._compose([(ZCDPEvent(rho=rho), 1)]).epsilon <= b.epsilon
+            probe = GaussianEvent(sigma=conv.gaussian_sigma(rho))
+            return self._compose([(probe, 1)]).epsilon <= b.epsilon
 
-        hi = conv.rho_for_epsilon(b.epsilon, b.delta)
-        if hi <= 0 or not fits(math.ulp(0.0)):
+        guess = self.remaining_rho_estimate()
+        if not 0 < guess < math.inf:
+            guess = 1e-6 * conv.rho_for_epsilon(b.epsilon, b.delta)
+        return _largest(fits, guess, rtol)
+
+    def remaining_rho_estimate(self) -> float:
+        """A fast estimate of :meth:`remaining_rho`, for scheduling, never for sizing.
+
+        Maps the budget's epsilon and the epsilon spent to the rho of the one
+        Gaussian mechanism with that epsilon at the budget's delta, and
+        subtracts. The map follows the route that gave the ledger's epsilon:
+        the zCDP conversion (exact when that route is the zCDP one), or the
+        Gaussian mechanism's exact profile for the PLD route (close for mostly
+        Gaussian ledgers). No composition is computed.
+        """
+        b = self._budget
+        if b.is_unlimited:
+            return math.inf
+        if b.delta == 0:
             return 0.0
-        if fits(hi):
-            return hi
-        lo = 0.0
-        while hi - lo > 1e-15 * hi:
-            mid = lo + (hi - lo) / 2
-            if mid in (lo, hi):
-                break
-            if fits(mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo
+        to_rho = (
+            conv.gaussian_rho_for_epsilon
+            if self._method == "pld"
+            or (self._method == "none" and self._pld != "never")
+            else conv.rho_for_epsilon
+        )
+        spent = self.epsilon()
+        used = to_rho(spent, b.delta) if spent > 0 else 0.0
+        return max(0.0, to_rho(b.epsilon, b.delta) - used)
 
-    def _plan_rho(self, count: int, fraction: float) -> float:
+    def _plan_rho(self, count: int, fraction: float, *, exact: bool) -> float:
         count = _count(count)
         fraction = _fraction(fraction)
         if self._budget.is_unlimited:
@@ -351,54 +377,91 @@ class PrivacyAccountant:
                 "`delta` (0.0) must be > 0 to plan in zCDP. Hint: a pure-DP budget "
                 "holds only pure events (Laplace, exponential); size them directly."
             )
-        remaining = self.remaining_rho()
+        remaining = self.remaining_rho() if exact else self.remaining_rho_estimate()
         if remaining <= 0:
             raise self._refuse(self.epsilon(), "anything more (no budget remains)")
         share = fraction * remaining / count
         return math.nextafter(share, 0.0)  # rounded down
+
+    def _plan(
+        self,
+        count: int,
+        fraction: float,
+        to_cost: Any,
+        from_cost: Any,
+        make: Any,
+    ) -> float:
+        """A parameter for ``count`` events that use ``fraction`` of what remains.
+
+        Works on a "cost" ``c`` (larger costs more privacy): ``to_cost(rho)``
+        maps a per-event zCDP rho to it, ``from_cost(c)`` to the parameter and
+        ``make(parameter)`` builds the event. ``fraction == 1``: the largest
+        cost that fits (bisection on the accountant's own epsilon from a guess
+        by :meth:`remaining_rho_estimate`, relative precision 1e-9). Otherwise
+        ``fraction`` of :meth:`remaining_rho` shared by the ``count`` events,
+        lowered to the largest cost that fits if need be.
+        """
+
+        def fits(c: float) -> bool:
+            return self.can_spend(make(from_cost(c)), count)
+
+        if fraction == 1:
+            cost = to_cost(self._plan_rho(count, 1.0, exact=False))
+            best = _largest(fits, cost, 1e-9)
+        else:
+            cost = to_cost(self._plan_rho(count, fraction, exact=True))
+            if fits(cost):
+                return from_cost(cost)
+            best = _largest(fits, cost, 1e-9)
+        if best <= 0:
+            raise self._refuse(self.epsilon(), "anything more (no budget remains)")
+        return from_cost(best)
 
     def plan_gaussian_sigma(
         self, count: int, *, l2_sensitivity: float = 1.0, fraction: float = 1.0
     ) -> float:
         """Sigma such that ``count`` GaussianEvents use ``fraction`` of what remains.
 
-        zCDP is the planning currency: each event gets ``fraction *
-        remaining_rho() / count``. With ``fraction=1`` spending them lands on the
-        budget (within 1e-6 relative in practice) and never above it.
+        zCDP rho is the planning currency. With ``fraction=1`` the smallest
+        sigma whose events fit (spending them lands on the budget within 1e-8
+        relative and never above it); otherwise each event gets ``fraction *
+        remaining_rho() / count`` in rho.
 
         Raises:
             BudgetExceededError: if no budget remains.
         """
-        rho = self._plan_rho(count, fraction)
-        sigma = conv.gaussian_sigma(rho, l2_sensitivity)
-        for _ in range(200):
-            event = GaussianEvent(sigma=sigma, l2_sensitivity=l2_sensitivity)
-            if self.can_spend(event, count):
-                return sigma
-            sigma *= 1 + 1e-12
-        raise InternalError(  # pragma: no cover
-            "plan_gaussian_sigma found no fitting sigma; this is probably a bug in "
-            "dpsynth; please report it."
+
+        def make(s: float) -> GaussianEvent:
+            return GaussianEvent(sigma=s, l2_sensitivity=l2_sensitivity)
+
+        return float(
+            self._plan(
+                count,
+                fraction,
+                lambda rho: 1.0 / conv.gaussian_sigma(rho, l2_sensitivity),
+                lambda c: 1.0 / c,
+                make,
+            )
         )
 
     def plan_exponential_epsilon(self, count: int, *, fraction: float = 1.0) -> float:
         """Epsilon such that ``count`` selections use ``fraction`` of what remains.
 
-        Each selection gets ``rho = fraction * remaining_rho() / count`` and
-        ``epsilon = sqrt(8 rho)`` (bounded range), rounded down.
+        Each selection gets ``rho = fraction * remaining_rho() / count`` and ``epsilon
+        = sqrt(8 rho)`` (bounded range), as for :meth:`plan_gaussian_sigma`;
+        with ``fraction=1`` the largest epsilon that fits. Under the PLD route a
+        selection costs somewhat more than its zCDP rho, so a share planned
+        with ``fraction < 1`` leaves a little more for what follows.
 
         Raises:
             BudgetExceededError: if no budget remains.
         """
-        rho = self._plan_rho(count, fraction)
-        eps = conv.exponential_epsilon(rho)
-        for _ in range(200):
-            if self.can_spend(ExponentialEvent(epsilon=eps), count):
-                return eps
-            eps *= 1 - 1e-12
-        raise InternalError(  # pragma: no cover
-            "plan_exponential_epsilon found no fitting epsilon; this is probably a "
-            "bug in dpsynth; please report it."
+
+        def make(e: float) -> ExponentialEvent:
+            return ExponentialEvent(epsilon=e)
+
+        return float(
+            self._plan(count, fraction, conv.exponential_epsilon, lambda c: c, make)
         )
 
     def plan_noise_multiplier(
@@ -428,7 +491,7 @@ class PrivacyAccountant:
             )
             return self.can_spend(event)
 
-        remaining = self.remaining_rho()
+        remaining = self.remaining_rho_estimate()
         if remaining <= 0:
             raise self._refuse(self.epsilon(), "anything more (no budget remains)")
         # Start from the unamplified zCDP noise scaled by the sampling rate (a
@@ -449,3 +512,39 @@ class PrivacyAccountant:
             else:
                 lo = mid
         return hi
+
+
+def _largest(fits: Any, guess: float, rtol: float) -> float:
+    """The largest ``c > 0`` with ``fits(c)`` (monotone), within ``rtol``; 0 if none.
+
+    Brackets from ``guess`` with relative steps that quadruple from 1e-3, then
+    bisects; the result always fits.
+    """
+    step = 1e-3
+    if fits(guess):
+        lo = guess
+        while True:
+            hi = lo * (1 + step)
+            if math.isinf(hi):  # pragma: no cover - nothing that large is planned
+                return lo
+            if not fits(hi):
+                break
+            lo, step = hi, step * 4
+    else:
+        hi = guess
+        while True:
+            lo = hi / (1 + step)
+            if lo < 1e-300:
+                return 0.0
+            if fits(lo):
+                break
+            hi, step = lo, step * 4
+    while hi - lo > rtol * hi:
+        mid = lo + (hi - lo) / 2
+        if mid in (lo, hi):
+            break
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo

@@ -59,11 +59,13 @@ __all__ = [
     "RDP_ORDERS",
     "EventCost",
     "approx_epsilon",
+    "bounded_range_delta",
     "event_cost",
     "exponential_epsilon",
     "exponential_rdp",
     "exponential_rho",
     "gaussian_rho",
+    "gaussian_rho_for_epsilon",
     "gaussian_sigma",
     "group_pld",
     "laplace_epsilon",
@@ -104,8 +106,13 @@ _MARGIN = 1e-12
 # dp_accounting truncates the discrete Gaussian to [-ceil(11.6 sigma), ...]: the
 # mass left out is at most 1e-30 (CKS 2020 tail bound, dp_accounting docs).
 _DG_TRUNCATED_MASS = 1e-30
-# Largest discrete Gaussian sigma given a PLD (support of 23 sigma integers).
+# Discrete Gaussian sigmas given a PLD: at most 1e4 (support of 23 sigma
+# integers); at least 0.5 (below, dp_accounting's PLD overflows or says inf).
 _DG_MAX_SIGMA = 1e4
+_DG_MIN_SIGMA = 0.5
+# Largest per-event epsilon given a PLD (larger ones overflow e^epsilon); such
+# events keep the other routes.
+_PLD_MAX_EPSILON = 500.0
 
 
 # --------------------------------------------------------------------- helpers
@@ -269,6 +276,50 @@ def rho_for_epsilon(epsilon: float, delta: float) -> float:
 
 #: Alias named as in the style guide.
 rho_from_approx = rho_for_epsilon
+
+
+def _gaussian_profile(mu: float, epsilon: float) -> float:
+    """delta(epsilon) of the Gaussian mechanism with ``mu = sensitivity / sigma``."""
+    from scipy.special import log_ndtr, ndtr
+
+    a = -epsilon / mu
+    return float(ndtr(a + mu / 2) - math.exp(epsilon + log_ndtr(a - mu / 2)))
+
+
+def gaussian_rho_for_epsilon(epsilon: float, delta: float) -> float:
+    """``mu^2 / 2`` of the Gaussian mechanism that is exactly ``(epsilon, delta)``-DP.
+
+    The analytic Gaussian mechanism (Balle and Wang 2018, Theorem 8): the
+    continuous Gaussian with ``mu = sensitivity / sigma`` has ``delta(epsilon) =
+    Phi(-epsilon/mu + mu/2) - e^epsilon Phi(-epsilon/mu - mu/2)``, and Gaussian
+    measurements compose by adding ``mu^2``. This maps an epsilon to a
+    Gaussian-equivalent rho for *scheduling* (:meth:`PrivacyAccountant.
+    remaining_rho_estimate`); it does not size any noise.
+
+    Example:
+        >>> rho_for_epsilon(1.0, 1e-9) < gaussian_rho_for_epsilon(1.0, 1e-9)
+        True
+    """
+    epsilon = _positive("epsilon", epsilon, allow_inf=True)
+    delta = _delta(delta)
+    if math.isinf(epsilon):
+        return math.inf
+    if delta == 0:
+        return 0.0
+    lo, hi = 0.0, 1.0
+    while _gaussian_profile(hi, epsilon) <= delta:
+        lo, hi = hi, hi * 2.0
+        if hi > 1e6:  # pragma: no cover - absurd epsilon
+            return lo * lo / 2
+    for _ in range(200):
+        mid = lo + (hi - lo) / 2.0
+        if mid in (lo, hi):
+            break
+        if mid > 0 and _gaussian_profile(mid, epsilon) <= delta:
+            lo = mid
+        else:
+            hi = mid
+    return lo * lo / 2
 
 
 # ------------------------------------------------------ mechanism parameters
@@ -568,12 +619,85 @@ def _pld_base(spec: tuple[Any, ...]) -> Any:
             use_connect_dots=True,
             neighboring_relation=Relation.ADD_OR_REMOVE_ONE,
         )
+    if kind == "bounded_range":
+        return _bounded_range_pld(spec[1], interval)
     if kind == "privacy_parameters":
         params = common.DifferentialPrivacyParameters(spec[1], spec[2])
         return pld.from_privacy_parameters(
             params, value_discretization_interval=interval
         )
     raise UnsupportedEventError(f"No PLD for {spec!r}.")  # pragma: no cover
+
+
+def bounded_range_delta(epsilon: float, loss: float) -> float:
+    """Hockey-stick divergence at ``loss`` of the dominating pair of ``epsilon``-BR.
+
+    ``(e^(epsilon/2) - e^(loss/2))^2 / (e^epsilon - 1)`` for ``0 <= loss <=
+    epsilon`` and 0 above: the largest ``delta(loss)`` of any
+    ``epsilon``-bounded-range mechanism on any pair of neighbours (see
+    :func:`_bounded_range_pld`). In particular ``tanh(epsilon / 4)`` at 0.
+    """
+    epsilon, loss = float(epsilon), max(float(loss), 0.0)
+    if loss >= epsilon:
+        return 0.0
+    return (math.exp(epsilon / 2) - math.exp(loss / 2)) ** 2 / math.expm1(epsilon)
+
+
+def _bounded_range_pld(epsilon: float, interval: float) -> Any:
+    """A pessimistic PLD that dominates every ``epsilon``-bounded-range mechanism.
+
+    A mechanism is ``epsilon``-BR (Durfee and Rogers 2019) when, on any pair of
+    neighbours, its privacy loss ``L`` takes values in an interval ``[t -
+    epsilon, t]``; ``E_Q[e^L] = 1`` forces ``0 <= t <= epsilon``. The exponential
+    mechanism (report noisy max with Gumbel noise) at ``epsilon`` is
+    ``epsilon``-BR.
+
+    Domination, step by step:
+
+    1. For a fixed ``t``, ``H_a(P || Q) = E_Q[(e^L - e^a)_+]`` is the mean of a
+       convex function of ``X = e^L``, a variable on ``[e^(t-epsilon), e^t]``
+       with mean 1. It is largest when ``X`` sits on the two end points: the
+       generalised randomised response with losses ``t`` and ``t - epsilon``,
+       whose divergence is ``(e^epsilon - e^t)(1 - e^(a-t)) / (e^epsilon - 1)``
+       (Dong, Durfee and Rogers 2020 use the same family).
+    2. The largest of these over ``t`` is at ``t = (epsilon + a) / 2``:
+       ``delta(a) = (e^(epsilon/2) - e^(a/2))^2 / (e^epsilon - 1)``
+       (:func:`bounded_range_delta`). The family is closed under swapping P and
+       Q (``t -> epsilon - t``), so the same curve bounds both directions.
+    3. The pair whose loss under P has density ``e^(x/2) / (4 sinh(epsilon/2))``
+       on ``[-epsilon, epsilon]`` has exactly this hockey-stick curve (its
+       density is ``delta'' - delta'``, and it is symmetric). It therefore
+       dominates every ``epsilon``-BR mechanism on every pair of neighbours, and
+       dominating pairs compose under adaptive composition (Zhu, Dong and Wang
+       2022, Theorem 10).
+
+    This pair is looser than the best possible composition of BR mechanisms
+    (Dong, Durfee and Rogers 2020), but it is a single PLD that composes with
+    everything else. The loss density is integrated over each grid cell
+    ``((i-1) interval, i interval]`` and put at its upper end (pessimistic).
+    """
+    from dp_accounting.pld import privacy_loss_distribution as pld
+
+    lo = math.floor(-epsilon / interval)
+    hi = math.ceil(epsilon / interval)
+    idx = np.arange(lo + 1, hi + 1)
+    upper = np.minimum(idx * interval, epsilon)
+    lower = np.maximum((idx - 1) * interval, -epsilon)
+    # integral of e^(x/2) / (4 sinh(epsilon/2)) over (lower, upper]
+    mass = (
+        np.exp(lower / 2)
+        * np.expm1(np.maximum(upper - lower, 0.0) / 2)
+        / (2 * math.sinh(epsilon / 2))
+    )
+    keep = mass > 0
+    rounded = dict(zip(idx[keep].tolist(), mass[keep].tolist(), strict=True))
+    return pld.PrivacyLossDistribution.create_from_rounded_probability(
+        rounded,
+        infinity_mass=max(0.0, 1.0 - math.fsum(mass[keep])),
+        value_discretization_interval=interval,
+        pessimistic_estimate=True,
+        symmetric=True,
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -687,7 +811,7 @@ def _build_cost(key: tuple[Any, ...]) -> tuple[Any, ...]:
         # An integer vector of L2 norm <= 1 is a unit vector (or 0): the pair is
         # exactly the 1-D discrete Gaussian shifted by one. Other sensitivities
         # have no single dominating pair we can justify: no PLD.
-        unit = l2 == 1 and sigma <= _DG_MAX_SIGMA
+        unit = l2 == 1 and _DG_MIN_SIGMA <= sigma <= _DG_MAX_SIGMA
         pld = ("discrete_gaussian", sigma) if unit else None
         return rho, None, 0.0, zcdp_rdp(rho), pld
     if kind == ZCDPEvent.kind:
@@ -703,21 +827,22 @@ def _build_cost(key: tuple[Any, ...]) -> tuple[Any, ...]:
             pld = ("discrete_laplace", eps)
         else:
             pld = ("privacy_parameters", eps, 0.0)
+        pld = pld if eps <= _PLD_MAX_EPSILON else None
         return pure_rho(eps), eps, 0.0, pure_dp_rdp(eps), pld
     if kind == PureDPEvent.kind:
         (eps,) = p
-        pld = ("privacy_parameters", eps, 0.0)
+        pld = ("privacy_parameters", eps, 0.0) if eps <= _PLD_MAX_EPSILON else None
         return pure_rho(eps), eps, 0.0, pure_dp_rdp(eps), pld
     if kind == ExponentialEvent.kind:
         (eps,) = p
-        pld = ("privacy_parameters", eps, 0.0)
+        pld = ("bounded_range", eps) if eps <= _PLD_MAX_EPSILON else None
         return exponential_rho(eps), eps, 0.0, exponential_rdp(eps), pld
     if kind == ApproxDPEvent.kind:
         eps, delta = p
         # (eps, delta)-DP is dominated by randomized response that first reveals
         # the input with probability delta (Kairouz et al. 2015); the other
         # routes take its pure eps part and subtract delta (see docs/privacy.md).
-        pld = ("privacy_parameters", eps, delta)
+        pld = ("privacy_parameters", eps, delta) if eps <= _PLD_MAX_EPSILON else None
         return pure_rho(eps), eps, delta, pure_dp_rdp(eps), pld
     if kind == SampledGaussianEvent.kind:
         nm, q = p

@@ -17,6 +17,7 @@ from dpsynth.mechanisms import noisy_max
 from dpsynth.pgm import GraphicalModel, Measurement, estimate, model_size
 from dpsynth.privacy import conversions as conv
 from dpsynth.privacy.accountant import PrivacyAccountant
+from dpsynth.privacy.events import ExponentialEvent, GaussianEvent
 from dpsynth.synthesizers._measure import measure_marginals
 from dpsynth.synthesizers._params import check_fraction, check_int, check_positive
 from dpsynth.synthesizers.base import Progress, Synthesizer
@@ -146,6 +147,8 @@ class AIMSynthesizer(Synthesizer):
         rounds = self.rounds or 16 * len(cols)
         alpha = self.measure_fraction
         total_rho = accountant.remaining_rho()
+        # for the model-size schedule only (a fast estimate, see below)
+        total_estimate = accountant.remaining_rho_estimate()
         rho_measure = alpha * total_rho / rounds
         rho_select = (1 - alpha) * total_rho / rounds
         sigma = conv.gaussian_sigma(rho_measure)
@@ -174,12 +177,19 @@ class AIMSynthesizer(Synthesizer):
         t = 0
         while True:
             t += 1
-            remaining = accountant.remaining_rho()
-            needed = conv.gaussian_rho(sigma) + conv.exponential_rho(epsilon)
-            final = remaining < 2 * needed
+            # Algorithm 1, line 13: the last round when fewer than two rounds of
+            # this size remain. Asked of the accountant itself (exact; one
+            # composition), then the last round takes all that is left.
+            final = not accountant.can_spend_many(
+                [
+                    (GaussianEvent(sigma=sigma), 2),
+                    (ExponentialEvent(epsilon=epsilon), 2),
+                ]
+            )
             if final:
                 epsilon = accountant.plan_exponential_epsilon(1, fraction=1 - alpha)
-            used_share = 1 - remaining / total_rho if total_rho > 0 else 1.0
+            left = accountant.remaining_rho_estimate()
+            used_share = min(1.0, max(0.0, 1 - left / total_estimate))
             pool = self._candidates(domain, candidates, cliques, used_share * max_cells)
             scores = np.array(
                 [

@@ -64,7 +64,7 @@ def test_policy_never_falls_back_to_rdp_and_always_tightens_gaussians():
     assert never.ledger.method == "rdp"
     assert never.epsilon() == pytest.approx(6.72, abs=0.01)
 
-    auto = PrivacyAccountant.unlimited(delta=1e-9)
+    auto = PrivacyAccountant.unlimited(delta=1e-9, pld="auto")
     always = PrivacyAccountant.unlimited(delta=1e-9, pld="always")
     for acc in (auto, always):
         acc.spend(GaussianEvent(sigma=30.0), count=50)

@@ -67,7 +67,7 @@ def test_releases_compose_tightly(path):
         acc.spend(GaussianEvent(sigma=40.0), count=40)
         per_release.append(acc.epsilon())
         store.charge("adult", acc.to_dict(), release=name)
-    together = PrivacyAccountant.unlimited(delta=1e-9)
+    together = PrivacyAccountant.unlimited(delta=1e-9, pld="auto")  # the store's
     together.spend(GaussianEvent(sigma=40.0), count=120)
     assert store.spent("adult")[0] == together.epsilon()
     assert together.epsilon() < sum(per_release)
@@ -171,7 +171,7 @@ def test_reservation_is_charged_until_settled_by_the_tighter_ledger(path):
     ledger = _gaussian_ledger()
     settled = store.settle("adult", "r1", ledger)
     # the Gaussian ledger at the dataset's delta (1e-8) is below its 1.0 at 1e-9
-    alone = PrivacyAccountant.unlimited(delta=1e-8)
+    alone = PrivacyAccountant.unlimited(delta=1e-8, pld="auto")  # the store's policy
     for entry in ledger:
         alone.spend(entry.event, count=entry.count)
     assert settled.state == "settled" and settled.events == 1
