@@ -165,7 +165,7 @@ class GraphicalModel:
             self._tree, cal.probabilities, cols, self._separators
         )
 
-    def sample(self, n: int, *, rng: RngLike = None) -> Dataset:
+    def sample(self, n: int, *, rng: RngLike = None, balanced: bool = True) -> Dataset:
         """Draws ``n`` synthetic rows, keeping the model's counts by rounding.
 
         Rows are generated in junction-tree order and then shuffled; see
@@ -174,6 +174,8 @@ class GraphicalModel:
         Args:
             n: the number of rows (pass ``round(model.total)`` for the estimate).
             rng: seed or Generator (see :func:`dpsynth._random.as_generator`).
+            balanced: spread new values evenly over the rows ordered by the
+                columns generated before (default), or in random order.
 
         Returns:
             A Dataset over :attr:`domain` with ``n`` rows.
@@ -188,7 +190,9 @@ class GraphicalModel:
         """
         from dpsynth.pgm.sampling import sample
 
-        return sample(self._tree, self.calibration.probabilities, n, rng=rng)
+        return sample(
+            self._tree, self.calibration.probabilities, n, rng=rng, balanced=balanced
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (lists of floats) that :meth:`from_dict` reads.

@@ -10,9 +10,20 @@ number of points ``u, u + 1, ..., u + m - 1`` falling in
 ``[m F(v - 1), m F(v))``, where ``F`` is the cumulative conditional
 distribution. So every cell gets ``floor(m p)`` or ``ceil(m p)`` rows (any run
 of consecutive cells too), the expected count is exactly ``m p``, and a group
-of one row is an ordinary draw. Inside a group, rows get values in random
-order; at the end all rows are shuffled, so the row order carries nothing.
-Everything is vectorised (groups found by sorting), with no loop over rows.
+of one row is an ordinary draw.
+
+Inside a group the values are *balanced* against the columns generated
+before: the group's rows are ordered by those columns (the most recent first,
+ties in random order) and its values are spread evenly along that order
+(:func:`_interleave`), so every run of rows, such as the rows with a given
+value of an earlier column, gets its share of each value within about one
+row. The model says the new attributes are independent of the earlier ones
+given the separator; balancing makes the sample say so too, instead of adding
+multinomial noise to those pairs (on hd/adult, MST's mean 2-way TVD drops by
+about 0.0004). With ``balanced=False`` the values go to the group's rows in
+random order. At the end all rows are shuffled, so the row order carries
+nothing. Everything is vectorised (groups found by sorting), with no loop over
+rows.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ def sample(
     n: int,
     *,
     rng: RngLike = None,
+    balanced: bool = True,
 ) -> Dataset:
     """Draws ``n`` rows from the tree model with clique marginals ``probabilities``.
 
@@ -44,6 +56,9 @@ def sample(
         probabilities: the calibrated clique marginals (axes in clique order).
         n: the number of rows.
         rng: seed or Generator (see :func:`dpsynth._random.as_generator`).
+        balanced: spread each group's new values evenly over its rows ordered
+            by the columns generated before (see the module docstring); else
+            the rows of a group get their values in random order.
 
     Returns:
         A Dataset over ``tree.domain`` with ``n`` rows, in random order.
@@ -56,6 +71,7 @@ def sample(
     domain = tree.domain
     column = {a: j for j, a in enumerate(domain.attributes)}
     codes = np.zeros((count, len(domain)), dtype=np.int64)
+    done: list[str] = []  # attributes generated so far, in order
     for k, clique in enumerate(tree.cliques):
         sep = tree.separators[k]
         new = tuple(a for a in clique if a not in sep)
@@ -72,13 +88,23 @@ def sample(
         else:
             key = np.zeros(count, dtype=np.int64)
         shuffled = gen.permutation(count)  # random order inside each group
-        rows = shuffled[np.argsort(key[shuffled], kind="stable")]
+        if balanced and done:
+            # inside a group, rows ordered by the columns generated so far,
+            # the most recent first (usually the nearest in the tree)
+            sort_keys = [codes[shuffled, column[a]] for a in done]
+            # np.lexsort sorts by its last key first: separator, then latest
+            rows = shuffled[np.lexsort([*sort_keys, key[shuffled]])]
+        else:
+            rows = shuffled[np.argsort(key[shuffled], kind="stable")]
         groups, sizes = _runs(key[rows])
         alloc = systematic_allocation(sizes, table[groups], rng=gen)
         flat = np.repeat(np.tile(np.arange(table.shape[1]), len(groups)), alloc.ravel())
+        if balanced and done:
+            flat = flat[_interleave(sizes, alloc, gen)]
         new_codes = np.unravel_index(flat, domain.project(new).shape)
         for a, values in zip(new, new_codes, strict=True):
             codes[rows, column[a]] = values
+        done.extend(new)
     out = np.asfortranarray(codes[gen.permutation(count)], dtype=code_dtype(domain))
     out.flags.writeable = False
     return Dataset._trusted(out, domain)
@@ -122,6 +148,43 @@ def systematic_allocation(
     offset = gen.random(len(sizes))[:, None]
     points = np.maximum(np.ceil(share - offset), 0).astype(np.int64)
     return np.diff(points, axis=1, prepend=0)
+
+
+def _interleave(
+    sizes: np.ndarray, alloc: np.ndarray, gen: np.random.Generator
+) -> np.ndarray:
+    """Reorders each group's values so that every run of rows gets its share.
+
+    The items of a group (its values in blocks, ``alloc[g, v]`` of value ``v``)
+    are given positions ``(j + u) / alloc[g, v]`` for the ``j``-th copy of
+    ``v``, one uniform ``u`` per (group, value), sorted by position and then
+    rotated by a uniform number of places: any run of ``k`` consecutive rows
+    of a group of ``m`` gets ``k alloc[g, v] / m`` copies of ``v`` within about
+    one, and in expectation exactly (the rotation makes every place alike).
+
+    Returns:
+        A permutation of ``range(sizes.sum())`` (indices into the blocks).
+    """
+    counts = alloc.ravel()
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    cell = np.repeat(np.arange(counts.size), counts)  # (group, value) of each item
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    j = np.arange(total) - starts[cell]  # copy index within its cell
+    offset = gen.random(counts.size)
+    pos = (j + offset[cell]) / counts[cell]
+    group = cell // alloc.shape[1]
+    order = np.lexsort([pos, group])  # by group, then position
+    # rotate inside each group
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    shift = np.floor(gen.random(len(sizes)) * np.maximum(sizes, 1)).astype(np.int64)
+    local = np.arange(total) - first[group[order]]
+    size_of = sizes[group[order]]
+    rotated = first[group[order]] + (local + shift[group[order]]) % size_of
+    out = np.empty(total, dtype=np.int64)
+    out[rotated] = order
+    return out
 
 
 def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -171,3 +171,43 @@ def test_bad_n_is_rejected(n):
     message = f"`n` ({n!r}) must be an integer >= 0"
     with pytest.raises(ValidationError, match=re.escape(message)):
         _model(8).sample(n, rng=0)
+
+
+def test_balanced_rows_keep_conditionally_independent_triples():
+    # Inside a separator group the rows are ordered by the columns generated
+    # before, and the new values are spread evenly along that order: a run of
+    # k rows gets k times each value's share within 1 + V (V values; see
+    # _interleave). With the root's and the groups' rounding (within 1 each),
+    # every (x, b, y) cell is within V + 3 of its expected count; random order
+    # would leave multinomial noise of ~90 rows here.
+    model = _model(3)
+    n = 200_000
+    data = model.sample(n, rng=3)
+    loose = model.sample(n, rng=3, balanced=False)
+    bound = max(DOMAIN[x] for x in "acd") + 3
+    worst_loose = 0.0
+    for cols in [("a", "b", "c"), ("a", "b", "d"), ("c", "b", "d")]:
+        p = model.project(cols) / model.total
+        assert np.abs(_counts(data.codes, DOMAIN, cols) - n * p).max() <= bound, cols
+        dev = np.abs(_counts(loose.codes, DOMAIN, cols) - n * p).max()
+        worst_loose = max(worst_loose, dev)
+    assert worst_loose > 4 * bound  # the test tells the two apart
+
+
+def test_balanced_counts_are_unbiased():
+    # Each (a, c) count is a sum over b's 4 values of (a, b, c) cells, each
+    # within V + 3 = 5 of its expectation (test above): a deviation bounded by
+    # B = 20. By Hoeffding the mean of 400 independent samples' deviations is
+    # within B sqrt(ln(2e6) / 800) = 2.7 of its expectation, 0 if the sampler is
+    # unbiased, with probability 1 - 1e-6 per cell.
+    model = _model(6)
+    n = 600
+    p = model.project(("a", "c")) / model.total
+    devs = np.array(
+        [
+            _counts(model.sample(n, rng=seed).codes, DOMAIN, ("a", "c")) - n * p
+            for seed in range(400)
+        ]
+    )
+    assert np.abs(devs).max() <= 20
+    assert np.abs(devs.mean(axis=0)).max() <= 20 * math.sqrt(math.log(2e6) / 800)
