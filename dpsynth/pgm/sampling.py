@@ -38,7 +38,7 @@ from dpsynth.data.dataset import Dataset, code_dtype
 from dpsynth.errors import ValidationError
 from dpsynth.pgm.junction_tree import JunctionTree
 
-__all__ = ["sample", "systematic_allocation"]
+__all__ = ["assign_values", "sample", "systematic_allocation"]
 
 
 def sample(
@@ -87,27 +87,58 @@ def sample(
             )
         else:
             key = np.zeros(count, dtype=np.int64)
-        shuffled = gen.permutation(count)  # random order inside each group
-        if balanced and done:
-            # inside a group, rows ordered by the columns generated so far,
-            # the most recent first (usually the nearest in the tree)
-            sort_keys = [codes[shuffled, column[a]] for a in done]
-            # np.lexsort sorts by its last key first: separator, then latest
-            rows = shuffled[np.lexsort([*sort_keys, key[shuffled]])]
-        else:
-            rows = shuffled[np.argsort(key[shuffled], kind="stable")]
-        groups, sizes = _runs(key[rows])
-        alloc = systematic_allocation(sizes, table[groups], rng=gen)
-        flat = np.repeat(np.tile(np.arange(table.shape[1]), len(groups)), alloc.ravel())
-        if balanced and done:
-            flat = flat[_interleave(sizes, alloc, gen)]
+        earlier = [codes[:, column[a]] for a in done] if balanced else []
+        flat = assign_values(key, table, earlier, rng=gen)
         new_codes = np.unravel_index(flat, domain.project(new).shape)
         for a, values in zip(new, new_codes, strict=True):
-            codes[rows, column[a]] = values
+            codes[:, column[a]] = values
         done.extend(new)
     out = np.asfortranarray(codes[gen.permutation(count)], dtype=code_dtype(domain))
     out.flags.writeable = False
     return Dataset._trusted(out, domain)
+
+
+def assign_values(
+    key: np.ndarray,
+    table: np.ndarray,
+    earlier: Sequence[np.ndarray] = (),
+    *,
+    rng: RngLike = None,
+) -> np.ndarray:
+    """New values for rows grouped by ``key``, keeping each group's shares.
+
+    Rows with ``key == g`` form a group; its values are allocated in proportion
+    to ``table[g]`` by :func:`systematic_allocation`. With ``earlier`` columns
+    (most recent last) the group's rows are ordered by them (the most recent
+    first, ties in random order) and the values spread evenly along that order
+    (:func:`_interleave`); without, they go to the rows in random order.
+
+    Args:
+        key: one group index per row (into the rows of ``table``).
+        table: non-negative weights, groups by values.
+        earlier: columns already generated for the same rows, to balance against.
+        rng: seed or Generator.
+
+    Returns:
+        One value index (a column of ``table``) per row.
+    """
+    gen = as_generator(rng)
+    count = len(key)
+    shuffled = gen.permutation(count)  # random order inside each group
+    if earlier:
+        # np.lexsort sorts by its last key first: the group, then the latest
+        sort_keys = [np.asarray(c)[shuffled] for c in earlier]
+        rows = shuffled[np.lexsort([*sort_keys, key[shuffled]])]
+    else:
+        rows = shuffled[np.argsort(key[shuffled], kind="stable")]
+    groups, sizes = _runs(key[rows])
+    alloc = systematic_allocation(sizes, table[groups], rng=gen)
+    flat = np.repeat(np.tile(np.arange(table.shape[1]), len(groups)), alloc.ravel())
+    if earlier:
+        flat = flat[_interleave(sizes, alloc, gen)]
+    out = np.empty(count, dtype=np.int64)
+    out[rows] = flat
+    return out
 
 
 def systematic_allocation(

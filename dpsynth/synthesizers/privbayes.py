@@ -16,7 +16,8 @@ The fit has three stages, each touching the data only through a mechanism:
    onto nonnegative counts of the noisy total, and normalised into the
    conditional distribution of the attribute given its parents.
 
-Sampling is ancestral, in network order, vectorised over rows.
+Sampling is ancestral, in network order, vectorised over rows, with the
+count-keeping, balanced allocation of :func:`dpsynth.pgm.sampling.assign_values`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dpsynth.data.dataset import Dataset, code_dtype
 from dpsynth.errors import ValidationError
 from dpsynth.marginals import counting_backend
 from dpsynth.mechanisms import noisy_max
+from dpsynth.pgm.sampling import assign_values
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.synthesizers._measure import (
     measure_marginals,
@@ -364,6 +366,7 @@ class PrivBayesSynthesizer(Synthesizer):
         domain = self.domain_
         position = {c: j for j, c in enumerate(domain)}
         codes = np.empty((n, len(domain)), dtype=code_dtype(domain), order="F")
+        done = 0  # families generated so far
         for (child, parents), table in zip(
             self.network_, self.conditionals_, strict=True
         ):
@@ -374,8 +377,11 @@ class PrivBayesSynthesizer(Synthesizer):
                 )
             else:
                 config = np.zeros(n, dtype=np.intp)
-            codes[:, position[child]] = _draw(table, config, rng)
-        # Rows are independent draws, so their order carries no information.
+            earlier = [codes[:, position[c]] for c, _ in self.network_[:done]]
+            codes[:, position[child]] = assign_values(config, table, earlier, rng=rng)
+            done += 1
+        # rows were grouped while generated: shuffle so their order carries nothing
+        codes = np.asfortranarray(codes[rng.permutation(n)])
         codes.flags.writeable = False
         return Dataset._trusted(codes, domain)
 
@@ -444,21 +450,3 @@ def _conditional(noisy: np.ndarray, total: float, child_size: int) -> np.ndarray
     table = np.divide(counts, sums, out=np.zeros_like(counts), where=sums > 0)
     table[empty] = fallback
     return table
-
-
-def _draw(
-    table: np.ndarray, config: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """One child value per row from ``table[config[i]]`` by inverse CDF.
-
-    Vectorised over rows: row ``j`` of the CDF is shifted to ``[j, j + 1]`` and
-    the uniform draws ``config + u`` are located in the flattened CDF with one
-    ``searchsorted``.
-    """
-    configs, size = table.shape
-    cdf = np.cumsum(table, axis=1)
-    cdf /= cdf[:, -1:]
-    shifted = (cdf + np.arange(configs)[:, None]).ravel()
-    u = rng.random(config.shape[0])
-    idx = np.searchsorted(shifted, config + u, side="right") - config * size
-    return np.clip(idx, 0, size - 1)

@@ -13,7 +13,7 @@ from dpsynth.data.dataset import code_dtype
 from dpsynth.data.domain import Domain
 from dpsynth.errors import ValidationError
 from dpsynth.pgm import GraphicalModel
-from dpsynth.pgm.sampling import systematic_allocation
+from dpsynth.pgm.sampling import assign_values, systematic_allocation
 
 DOMAIN = Domain({"a": 3, "b": 4, "c": 2, "d": 5})
 
@@ -211,3 +211,26 @@ def test_balanced_counts_are_unbiased():
     )
     assert np.abs(devs).max() <= 20
     assert np.abs(devs.mean(axis=0)).max() <= 20 * math.sqrt(math.log(2e6) / 800)
+
+
+def test_assign_values_keeps_each_groups_shares():
+    rng = np.random.default_rng(0)
+    table = np.array([[0.2, 0.0, 0.8], [0.0, 1.0, 0.0], [0.5, 0.25, 0.25]])
+    key = rng.integers(0, 3, 6000)
+    earlier = [rng.integers(0, 4, 6000)]
+    for before in ([], earlier):
+        x = assign_values(key, table, before, rng=1)
+        for g in range(3):
+            m = np.sum(key == g)
+            got = np.bincount(x[key == g], minlength=3)
+            # systematic rounding: every count within one of its share
+            assert (np.abs(got - m * table[g]) < 1).all()
+            assert np.all(got[table[g] == 0] == 0)  # impossible values never given
+    # balanced: inside each group, every value of the earlier column gets its
+    # share of each new value within 1 + 3 (see test above)
+    x = assign_values(key, table, earlier, rng=2)
+    for g in range(3):
+        for v in range(4):
+            rows = (key == g) & (earlier[0] == v)
+            got = np.bincount(x[rows], minlength=3)
+            assert (np.abs(got - rows.sum() * table[g]) <= 4).all()
