@@ -324,6 +324,8 @@ class PrivacyAccountant:
         ``rtol``, rounded down; ``inf`` for an unlimited budget, 0 when nothing
         fits.
         """
+        if not (isinstance(rtol, float) and 0 < rtol < 1):
+            raise ValidationError(f"`rtol` ({rtol!r}) must be a float in (0, 1).")
         b = self._budget
         if b.is_unlimited:
             return math.inf
@@ -451,7 +453,8 @@ class PrivacyAccountant:
         = sqrt(8 rho)`` (bounded range), as for :meth:`plan_gaussian_sigma`;
         with ``fraction=1`` the largest epsilon that fits. Under the PLD route a
         selection costs somewhat more than its zCDP rho, so a share planned
-        with ``fraction < 1`` leaves a little more for what follows.
+        with ``fraction < 1`` uses a little more than that fraction of the
+        budget, and what follows gets a little less.
 
         Raises:
             BudgetExceededError: if no budget remains.
