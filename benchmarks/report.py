@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("results", nargs="+", type=Path)
     p.add_argument("--markdown", action="store_true", help="markdown tables")
     args = p.parse_args(argv)
+    missing = [str(f) for f in args.results if not f.is_file()]
+    if missing:
+        p.error(f"no such results file: {', '.join(missing)}")
     summary = summarise(load(args.results))
     failed = 0
     for (table, eps), row in summary.items():
