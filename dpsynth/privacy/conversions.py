@@ -109,6 +109,8 @@ _DG_TRUNCATED_MASS = 1e-30
 # Discrete Gaussian sigmas given a PLD: at most 1e4 (support of 23 sigma
 # integers); at least 0.5 (below, dp_accounting's PLD overflows or says inf).
 _DG_MAX_SIGMA = 1e4
+#: Largest discrete Gaussian sigma that has a PLD (public for planning).
+DG_MAX_SIGMA = _DG_MAX_SIGMA
 _DG_MIN_SIGMA = 0.5
 # Largest per-event epsilon given a PLD (larger ones overflow e^epsilon); such
 # events keep the other routes.

@@ -45,8 +45,7 @@ from dpsynth.errors import (
     ValidationError,
 )
 from dpsynth.privacy.accountant import PrivacyAccountant
-from dpsynth.privacy.conversions import gaussian_sigma, rho_for_epsilon
-from dpsynth.privacy.events import GaussianEvent
+from dpsynth.privacy.conversions import rho_for_epsilon
 from dpsynth.privacy.ledger import Ledger
 
 __all__ = ["MODEL_FORMAT", "Progress", "Synthesizer"]
@@ -412,8 +411,7 @@ MIN_REMAINING_SHARE = 1e-6
 def _check_remaining(accountant: PrivacyAccountant) -> None:
     budget = accountant.budget
     whole = rho_for_epsilon(budget.epsilon, budget.delta)
-    probe = GaussianEvent(sigma=gaussian_sigma(MIN_REMAINING_SHARE * whole))
-    if not accountant.can_spend(probe):
+    if accountant.remaining_rho() < MIN_REMAINING_SHARE * whole:
         raise BudgetExceededError(
             f"The accountant's budget is spent (epsilon = {accountant.epsilon():.6g} "
             f"of {budget.epsilon:.6g} at delta = {budget.delta:g}): less than "
