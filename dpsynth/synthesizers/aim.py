@@ -72,6 +72,11 @@ class AIMSynthesizer(Synthesizer):
             columns (AIM's T).
         measure_fraction: share of each round's budget for the measurement
             (AIM's alpha); the rest is for the selection.
+        one_way_fraction: ``None`` (default) measures the 1-way marginals with
+            one round's noise, as in the paper; a number spends that share of
+            the budget on them first (OpenDP's AIM uses 0.5). On hd/titanic
+            (1,304 rows), 5 seeds: 0.5 gave workload error 1.16 against 1.57 at
+            epsilon = 0.1, but 0.64 against 0.59 at epsilon = 1.
         iters: estimation iterations per round (warm-started).
         final_iters: estimation iterations of the final model.
 
@@ -98,6 +103,7 @@ class AIMSynthesizer(Synthesizer):
         max_model_mb: float = 40.0,
         rounds: int | None = None,
         measure_fraction: float = 0.9,
+        one_way_fraction: float | None = None,
         iters: int = 100,
         final_iters: int = 1000,
     ) -> None:
@@ -106,6 +112,7 @@ class AIMSynthesizer(Synthesizer):
         self.max_model_mb = max_model_mb
         self.rounds = rounds
         self.measure_fraction = measure_fraction
+        self.one_way_fraction = one_way_fraction
         self.iters = iters
         self.final_iters = final_iters
 
@@ -114,6 +121,8 @@ class AIMSynthesizer(Synthesizer):
             check_int(name, getattr(self, name), 1)
         check_int("rounds", self.rounds, 1, none_ok=True)
         check_fraction("measure_fraction", self.measure_fraction)
+        if self.one_way_fraction is not None:
+            check_fraction("one_way_fraction", self.one_way_fraction)
         check_positive("max_model_mb", self.max_model_mb)
 
     def _workload_cliques(self, dataset: Dataset) -> list[Clique]:
@@ -150,23 +159,34 @@ class AIMSynthesizer(Synthesizer):
         cols = dataset.columns
         rounds = self.rounds or 16 * len(cols)
         alpha = self.measure_fraction
-        total_rho = accountant.remaining_rho()
         # for the model-size schedule only (a fast estimate, see below)
         total_estimate = accountant.remaining_rho_estimate()
+        ones = [(c,) for c in cols]
+        callback("measure 1-way", 0, 0)
+        one_way: list[np.ndarray] = []
+        sigma1 = 0.0
+        if self.one_way_fraction is not None:
+            # a fixed share for the 1-way start; the rounds share the rest
+            sigma1 = accountant.plan_gaussian_sigma(
+                len(ones), fraction=self.one_way_fraction
+            )
+            one_way = measure_marginals(
+                dataset, ones, sigma=sigma1, accountant=accountant, label="1-way"
+            )
+        total_rho = accountant.remaining_rho()
         rho_measure = alpha * total_rho / rounds
         rho_select = (1 - alpha) * total_rho / rounds
         sigma = conv.gaussian_sigma(rho_measure)
         epsilon = conv.exponential_epsilon(rho_select)
         max_cells = self.max_model_mb * 2**20 / _CELL_BYTES
-
-        # initialisation: every 1-way marginal, with the round's sigma
-        callback("measure 1-way", 0, 0)
-        ones = [(c,) for c in cols]
-        one_way = measure_marginals(
-            dataset, ones, sigma=sigma, accountant=accountant, label="1-way"
-        )
+        if self.one_way_fraction is None:
+            # the paper's start: every 1-way marginal with the round's sigma
+            sigma1 = sigma
+            one_way = measure_marginals(
+                dataset, ones, sigma=sigma1, accountant=accountant, label="1-way"
+            )
         measurements = [
-            Measurement(columns=q, values=m.astype(np.float64), sigma=sigma)
+            Measurement(columns=q, values=m.astype(np.float64), sigma=sigma1)
             for q, m in zip(ones, one_way, strict=True)
         ]
         model = estimate(domain, measurements, iters=self.iters)

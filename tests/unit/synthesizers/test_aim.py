@@ -9,6 +9,7 @@ import pytest
 from dpsynth.data import Domain
 from dpsynth.errors import ValidationError
 from dpsynth.pgm import model_size
+from dpsynth.privacy import conversions as conv
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.synthesizers.aim import AIMSynthesizer, _downward_closure
 from dpsynth.synthesizers.mst import MSTSynthesizer
@@ -83,6 +84,23 @@ def test_the_model_stays_under_its_size_cap():
         _table(), schema=DOMAIN, epsilon=3.0, delta=1e-9, rng=0
     )
     assert model_size(DOMAIN, syn.cliques_) * 8 <= cap_mb * 2**20
+
+
+def test_a_one_way_share_sets_the_start_and_the_rounds_share_the_rest():
+    acc = PrivacyAccountant(epsilon=1.0, delta=1e-9, pld="never")  # rho adds up
+    whole = acc.remaining_rho()
+    AIMSynthesizer(rounds=8, one_way_fraction=0.5).fit(
+        _table(), schema=DOMAIN, accountant=acc, rng=0
+    )
+    d = len(DOMAIN)
+    start = [e.event for e in acc.ledger][:d]
+    assert all(e.kind == "gaussian" and e.label.startswith("1-way") for e in start)
+    # half of the budget, in zCDP rho, on the d one-way marginals
+    spent = sum(conv.gaussian_rho(e.sigma) for e in start)
+    assert spent == pytest.approx(0.5 * whole, rel=1e-6)
+    rounds = [e.event for e in acc.ledger][d:]
+    assert rounds and rounds[0].kind == "exponential"
+    assert 0.995 <= acc.epsilon() <= 1.0
 
 
 def test_a_custom_workload_limits_the_candidates():
