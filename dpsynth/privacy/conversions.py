@@ -261,16 +261,24 @@ def rho_for_epsilon(epsilon: float, delta: float) -> float:
         return math.inf
     if delta == 0:
         return 0.0
+    return _bisect_largest(lambda rho: approx_epsilon(rho, delta) <= epsilon)
+
+
+def _bisect_largest(ok: Any) -> float:
+    """The largest float ``x >= 0`` with ``ok(x)`` (monotone, ``ok(0)`` assumed).
+
+    Doubles from 1 to bracket, then bisects to float resolution.
+    """
     lo, hi = 0.0, 1.0
-    while approx_epsilon(hi, delta) <= epsilon:
+    while ok(hi):
         lo, hi = hi, hi * 2.0
-        if math.isinf(hi):  # pragma: no cover - absurd epsilon
+        if math.isinf(hi):  # pragma: no cover - absurd input
             return lo
     while True:
         mid = lo + (hi - lo) / 2.0
         if mid in (lo, hi):
             return lo
-        if approx_epsilon(mid, delta) <= epsilon:
+        if ok(mid):
             lo = mid
         else:
             hi = mid
@@ -308,20 +316,8 @@ def gaussian_rho_for_epsilon(epsilon: float, delta: float) -> float:
         return math.inf
     if delta == 0:
         return 0.0
-    lo, hi = 0.0, 1.0
-    while _gaussian_profile(hi, epsilon) <= delta:
-        lo, hi = hi, hi * 2.0
-        if hi > 1e6:  # pragma: no cover - absurd epsilon
-            return lo * lo / 2
-    for _ in range(200):
-        mid = lo + (hi - lo) / 2.0
-        if mid in (lo, hi):
-            break
-        if mid > 0 and _gaussian_profile(mid, epsilon) <= delta:
-            lo = mid
-        else:
-            hi = mid
-    return lo * lo / 2
+    mu = _bisect_largest(lambda m: m == 0 or _gaussian_profile(m, epsilon) <= delta)
+    return mu * mu / 2
 
 
 # ------------------------------------------------------ mechanism parameters
