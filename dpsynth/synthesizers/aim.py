@@ -201,7 +201,7 @@ class AIMSynthesizer(Synthesizer):
         t = 0
         while True:
             t += 1
-            # Algorithm 1, line 13: the last round when fewer than two rounds of
+            # AIM's budget check: the last round when fewer than two rounds of
             # this size remain. Asked of the accountant itself (exact; one
             # composition), then the last round takes all that is left.
             final = not accountant.can_spend_many(
@@ -213,7 +213,8 @@ class AIMSynthesizer(Synthesizer):
             if final:
                 epsilon = accountant.plan_exponential_epsilon(1, fraction=1 - alpha)
             left = accountant.remaining_rho_estimate()
-            used_share = min(1.0, max(0.0, 1 - left / total_estimate))
+            used = 1 - left / total_estimate if total_estimate > 0 else 1.0
+            used_share = min(1.0, max(0.0, used))
             pool = self._candidates(domain, candidates, cliques, used_share * max_cells)
             scores = np.array(
                 [
