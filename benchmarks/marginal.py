@@ -45,6 +45,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -124,6 +125,29 @@ class Record:
     def key(self) -> tuple:
         """Identity of the run (for ``--resume``)."""
         return (self.table, self.epsilon, self.method, self.seed)
+
+    @classmethod
+    def new(
+        cls,
+        method: str,
+        table: str,
+        epsilon: float | None,
+        delta: float,
+        seed: int,
+        status: str = "ok",
+        **rest: Any,
+    ) -> Record:
+        """A record for one run, labelled by :func:`method_label`."""
+        return cls(
+            table=table,
+            epsilon=epsilon,
+            delta=delta,
+            method=method,
+            label=method_label(method),
+            seed=seed,
+            status=status,
+            **rest,
+        )
 
 
 # ------------------------------------------------------------------ methods
@@ -289,15 +313,7 @@ def run_method(
 ) -> Record:
     """One method run in a subprocess, scored here."""
     lib, algo = method.split(":", 1)
-    rec = Record(
-        table=table,
-        epsilon=epsilon,
-        delta=args.delta,
-        method=method,
-        label=method_label(method),
-        seed=seed,
-        status="ok",
-    )
+    rec = Record.new(method, table, epsilon, args.delta, seed)
     py = python_for(lib, args)
     if py is None:
         rec.status = "not installed"
@@ -403,14 +419,12 @@ def run_reference(
         synth = metrics.independent_sample(codes, real.sizes, n, rng)
     else:
         synth = metrics.bootstrap_sample(codes, n, rng)
-    rec = Record(
-        table=table,
-        epsilon=None,
-        delta=delta,
-        method=method,
-        label=method_label(method),
-        seed=seed,
-        status="ok",
+    rec = Record.new(
+        method,
+        table,
+        None,
+        delta,
+        seed,
         notes=["no privacy: a floor for the metrics, not a competitor"],
     )
     rec.fit_sample_wall_s = time.perf_counter() - w0
@@ -677,13 +691,12 @@ def main(argv: list[str] | None = None) -> int:
                             rec = done[table, epsilon, method, seed]
                         elif (table, method) in timed_out and not args.retry_timeouts:
                             first = timed_out[table, method]
-                            rec = Record(
-                                table=table,
-                                epsilon=epsilon,
-                                delta=args.delta,
-                                method=method,
-                                label=method_label(method),
-                                seed=seed,
+                            rec = Record.new(
+                                method,
+                                table,
+                                epsilon,
+                                args.delta,
+                                seed,
                                 status="skipped",
                                 reason=f"not run: timed out after {args.timeout:.0f} s"
                                 f" at eps={first.epsilon:g} seed={first.seed}",
