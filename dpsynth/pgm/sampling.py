@@ -14,16 +14,16 @@ of one row is an ordinary draw.
 
 Inside a group the values are *balanced* against the columns generated
 before: the group's rows are ordered by those columns (the most recent first,
-ties in random order) and its values are spread evenly along that order
-(:func:`_interleave`), so every run of rows, such as the rows with a given
-value of an earlier column, gets its share of each value within about one
-row. The model says the new attributes are independent of the earlier ones
-given the separator; balancing makes the sample say so too, instead of adding
-multinomial noise to those pairs (on hd/adult, MST's mean 2-way TVD drops by
-about 0.0004). With ``balanced=False`` the values go to the group's rows in
-random order. At the end all rows are shuffled, so the row order carries
-nothing. Everything is vectorised (groups found by sorting), with no loop over
-rows.
+at most :data:`BALANCE_COLUMNS` of them, ties in random order) and its values
+are spread evenly along that order (:func:`_interleave`), so every run of rows,
+such as the rows with a given value of an earlier column, gets its share of
+each value within about one row. The model says the new attributes are
+independent of the earlier ones given the separator; balancing makes the
+sample say so too, instead of adding multinomial noise to those pairs (on
+hd/adult, MST's mean 2-way TVD drops by about 0.0004). With
+``balanced=False`` the values go to the group's rows in random order. At the
+end all rows are shuffled, so the row order carries nothing. Everything is
+vectorised (groups found by sorting), with no loop over rows.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ from dpsynth.data.dataset import Dataset, code_dtype
 from dpsynth.errors import ValidationError
 from dpsynth.pgm.junction_tree import JunctionTree
 
-__all__ = ["assign_values", "sample", "systematic_allocation"]
+__all__ = ["BALANCE_COLUMNS", "assign_values", "sample", "systematic_allocation"]
+
+#: How many of the most recently generated columns a new column is balanced
+#: against (the rest would cost a sort pass each for runs of about one row).
+#: On hd/adult (15 columns) 8 scores as all of them (MST 2-way TVD 0.0400 vs
+#: 0.0399 over the same six models), 4 slightly worse (0.0401).
+BALANCE_COLUMNS = 8
 
 
 def sample(
@@ -126,8 +132,10 @@ def assign_values(
     count = len(key)
     shuffled = gen.permutation(count)  # random order inside each group
     if earlier:
-        # np.lexsort sorts by its last key first: the group, then the latest
-        sort_keys = [np.asarray(c)[shuffled] for c in earlier]
+        # np.lexsort sorts by its last key first: the group, then the latest.
+        # Keys past the last few split the rows into runs of about one row,
+        # where balancing does nothing; they would only cost a pass each.
+        sort_keys = [np.asarray(c)[shuffled] for c in earlier[-BALANCE_COLUMNS:]]
         rows = shuffled[np.lexsort([*sort_keys, key[shuffled]])]
     else:
         rows = shuffled[np.argsort(key[shuffled], kind="stable")]
