@@ -112,6 +112,8 @@ class PrivacyAccountant:
         self._table = GroupTable()
         self._entries: list[LedgerEntry] = []
         self._method = "none"
+        self._spent = 0.0
+        self._adaptive_from: int | None = None
 
     @classmethod
     def from_budget(
@@ -143,9 +145,28 @@ class PrivacyAccountant:
         """
         parsed = parse_ledger(data)
         acc = cls.from_budget(parsed.budget, pld=parsed.pld)  # type: ignore[arg-type]
-        if parsed.events:
-            acc.spend_many(parsed.events)
+        acc.replay(parsed.events, adaptive_from=parsed.adaptive_from)
         return acc
+
+    def replay(
+        self,
+        events: Iterable[tuple[DpEvent, int]],
+        *,
+        adaptive_from: int | None = None,
+    ) -> None:
+        """Spends recorded ``(event, count)`` pairs, as a ledger records them.
+
+        The ledger is declared fully adaptive after the first ``adaptive_from``
+        pairs (its ``fully_adaptive_from``), so it composes as it did.
+        """
+        events = list(events)
+        cut = len(events) if adaptive_from is None else adaptive_from
+        if events[:cut]:
+            self.spend_many(events[:cut])
+        if adaptive_from is not None:
+            self.declare_fully_adaptive()
+        if events[cut:]:
+            self.spend_many(events[cut:])
 
     # ----------------------------------------------------------------- state
     @property
@@ -159,6 +180,11 @@ class PrivacyAccountant:
         return self._pld
 
     @property
+    def adaptive_from(self) -> int | None:
+        """Entries spent before :meth:`declare_fully_adaptive`, or ``None``."""
+        return self._adaptive_from
+
+    @property
     def ledger(self) -> Ledger:
         """An immutable snapshot of the ledger."""
         return Ledger(
@@ -167,6 +193,7 @@ class PrivacyAccountant:
             epsilon=self.epsilon(),
             method=self._method,
             pld=self._pld,
+            adaptive_from=self._adaptive_from,
         )
 
     def __len__(self) -> int:
@@ -226,7 +253,38 @@ class PrivacyAccountant:
     ) -> Composition:
         pairs = [(conv.event_cost(e), c) for e, c in extra]
         d = self._budget.delta if delta is None else delta
-        return self._table.compose(d, pld=self._pld, extra=pairs)
+        adaptive = self._adaptive_from is not None
+        return self._table.compose(d, pld=self._pld, extra=pairs, adaptive=adaptive)
+
+    def declare_fully_adaptive(self) -> None:
+        """Declares that later spends may size their noise from earlier noisy outputs.
+
+        Privacy filters under *fully adaptive* composition (privacy parameters
+        chosen from what earlier measurements returned, as in AIM's annealing)
+        are valid in zCDP but not for composed privacy loss distributions or a
+        Renyi order picked after the fact (see :mod:`dpsynth.privacy.ledger`).
+        From now on the whole ledger, including what was spent before, composes
+        by the zCDP route alone (basic composition for a pure budget); the
+        ledger records where the declaration came (``fully_adaptive_from``) so
+        that :func:`~dpsynth.privacy.verify.verify_ledger` composes it the same
+        way. Declaring twice does nothing.
+
+        Raises:
+            BudgetExceededError: if the ledger so far, composed in zCDP, already
+                exceeds the budget; nothing changes.
+            UnsupportedEventError: if an event spent so far has no zCDP bound
+                (DP-SGD); nothing changes.
+        """
+        if self._adaptive_from is not None:
+            return
+        comp = self._table.compose(self._budget.delta, pld=self._pld, adaptive=True)
+        if not comp.epsilon <= self._budget.epsilon:
+            raise self._refuse(
+                comp.epsilon, "nothing more (the ledger so far, composed in zCDP)"
+            )
+        self._adaptive_from = len(self._entries)
+        self._method = comp.method
+        self._spent = comp.epsilon
 
     def spend(
         self, event: DpEvent, *, label: str | None = None, count: int = 1
@@ -296,6 +354,7 @@ class PrivacyAccountant:
             )
             self._entries.append(entry)
             self._method = comp.method
+            self._spent = comp.epsilon
             out.append(entry)
         return tuple(out)
 
@@ -314,10 +373,11 @@ class PrivacyAccountant:
         """The epsilon spent so far, stated at ``delta`` (default: the budget's).
 
         The minimum over the sound composition routes that apply to the whole
-        ledger; 0 for an empty ledger.
+        ledger (the zCDP route alone once it is fully adaptive); 0 for an empty
+        ledger.
         """
         if delta is None:
-            return self._entries[-1].epsilon_after if self._entries else 0.0
+            return self._spent
         return self.composition(delta).epsilon
 
     def composition(self, delta: float | None = None) -> Composition:
@@ -380,12 +440,12 @@ class PrivacyAccountant:
             return math.inf
         if b.delta == 0:
             return 0.0
-        to_rho = (
-            conv.gaussian_rho_for_epsilon
-            if self._method == "pld"
-            or (self._method == "none" and self._pld != "never")
-            else conv.rho_for_epsilon
+        pld_like = self._method == "pld" or (
+            self._method == "none"
+            and self._pld != "never"
+            and self._adaptive_from is None
         )
+        to_rho = conv.gaussian_rho_for_epsilon if pld_like else conv.rho_for_epsilon
         spent = self.epsilon()
         used = to_rho(spent, b.delta) if spent > 0 else 0.0
         return max(0.0, to_rho(b.epsilon, b.delta) - used)

@@ -16,6 +16,21 @@ The reported epsilon is the minimum over the routes that apply. Approximate-DP
 events are dominated by randomized response that reveals the input with
 probability ``delta_i``; the zcdp/rdp/pure routes take their pure part and convert
 at ``delta - sum(delta_i)``, the PLD route holds the ``delta_i`` as infinite loss.
+
+**Fully adaptive ledgers.** The routes above compose mechanisms whose privacy
+parameters are fixed in advance (the mechanisms themselves may be chosen
+adaptively). When later parameters depend on earlier noisy outputs (AIM's
+annealing), the accountant is a *privacy filter* in the sense of Rogers, Roth,
+Ullman and Vadhan (2016), and only some routes remain valid: the zCDP route (rho
+adds up under fully adaptive composition: the Renyi filter of Feldman and Zrnic
+(2021) at every order; with deltas, the approximate-zCDP filter of Whitehouse,
+Ramdas, Rogers and Wu (2023)) and, for pure budgets, basic composition. Composing
+path-wise privacy loss distributions and stopping at the budget is not a valid
+filter in general ("f-Differential Privacy Filters: Validity and Approximate
+Solutions", arXiv:2602.06756, 2026), nor is choosing the best Renyi
+order after the fact. From the entry where a ledger is declared fully adaptive
+(:attr:`Ledger.adaptive_from`) the *whole* ledger composes by the zCDP route
+(``delta > 0``) or basic composition (``delta = 0``) alone.
 """
 
 from __future__ import annotations
@@ -29,7 +44,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from dpsynth.errors import ValidationError
+from dpsynth.errors import UnsupportedEventError, ValidationError
 from dpsynth.privacy import conversions as conv
 from dpsynth.privacy.budget import PrivacyBudget
 from dpsynth.privacy.events import DpEvent, event_from_dict
@@ -126,6 +141,10 @@ class Ledger(Sequence[LedgerEntry]):
         epsilon: the final epsilon at ``budget.delta`` (0 when empty).
         method: the route that gave it.
         pld: the accountant's PLD policy.
+        adaptive_from: the number of entries spent before the ledger was declared
+            fully adaptive (later parameters may depend on earlier noisy
+            outputs), or ``None``; a fully adaptive ledger composes by the zCDP
+            route alone (see the module docstring).
         neighbouring: always ``"add_remove"``.
     """
 
@@ -134,6 +153,7 @@ class Ledger(Sequence[LedgerEntry]):
     epsilon: float
     method: str
     pld: str = "always"
+    adaptive_from: int | None = None
     neighbouring: str = NEIGHBOURING
 
     def __len__(self) -> int:
@@ -159,6 +179,7 @@ class Ledger(Sequence[LedgerEntry]):
             "neighbouring": self.neighbouring,
             "budget": self.budget.to_dict(),
             "pld": self.pld,
+            "fully_adaptive_from": self.adaptive_from,
             "entries": [entry.to_dict() for entry in self.entries],
             "epsilon": _json_float(self.epsilon),
             "method": self.method,
@@ -176,6 +197,7 @@ class ParsedLedger:
     budget: PrivacyBudget
     pld: str
     events: tuple[tuple[DpEvent, int], ...]
+    adaptive_from: int | None
     recorded_after: tuple[float, ...]
     recorded_epsilon: float
     recorded_method: str | None
@@ -248,10 +270,22 @@ def parse_ledger(obj: Any) -> ParsedLedger:
         after.append(
             _from_json_float(entry.get("epsilon_after"), f"entries[{i}].epsilon_after")
         )
+    adaptive_from = obj.get("fully_adaptive_from")
+    ok = adaptive_from is None or (
+        isinstance(adaptive_from, int)
+        and not isinstance(adaptive_from, bool)
+        and 0 <= adaptive_from <= len(events)
+    )
+    if not ok:
+        raise ValidationError(
+            f"`fully_adaptive_from` ({adaptive_from!r}) must be null or an entry "
+            f"count in [0, {len(events)}]."
+        )
     return ParsedLedger(
         budget=budget,
         pld=pld,
         events=tuple(events),
+        adaptive_from=adaptive_from,
         recorded_after=tuple(after),
         recorded_epsilon=_from_json_float(obj.get("epsilon"), "epsilon"),
         recorded_method=obj.get("method"),
@@ -347,8 +381,12 @@ class GroupTable:
         *,
         pld: str,
         extra: Sequence[tuple[conv.EventCost, int]] = (),
+        adaptive: bool = False,
     ) -> Composition:
-        """Composes the groups (plus ``extra`` (cost, count) units) at ``delta``."""
+        """Composes the groups (plus ``extra`` (cost, count) units) at ``delta``.
+
+        ``adaptive``: compose as a fully adaptive ledger (zCDP route alone).
+        """
         costs, mults = self.costs, self.mults
         if extra:
             costs, mults = list(costs), list(mults)
@@ -364,6 +402,8 @@ class GroupTable:
                 else:
                     mults[i] += mult
         n = len(costs)
+        if adaptive:
+            return _adaptive_compose(costs, mults, self._scalars[:n], delta=delta)
         return _compose(
             costs, mults, self._scalars[:n], self._rdp[:n], delta=delta, pld=pld
         )
@@ -396,6 +436,49 @@ def _compose(
     method = min(routes, key=lambda r: (routes[r], ROUTES.index(r)))
     return Composition(
         epsilon=routes[method], delta=delta, method=method, routes=routes
+    )
+
+
+def _adaptive_compose(
+    costs: Sequence[conv.EventCost],
+    mults: Sequence[int],
+    scalars: np.ndarray,
+    *,
+    delta: float,
+) -> Composition:
+    """The one route valid for a fully adaptive ledger (module docstring)."""
+    if not costs:
+        return Composition(epsilon=0.0, delta=delta, method="none", routes={})
+    weights = np.asarray(mults, dtype=float)
+    rho, pure, deltas = scalars[:, 0], scalars[:, 1], scalars[:, 2]
+    if delta == 0:
+        if np.isnan(pure).any():
+            raise _not_adaptive(
+                costs, pure, "a pure-DP bound (the budget's delta is 0)"
+            )
+        total = math.inf if deltas.any() else conv.exact_sum_up(weights, pure)
+        return Composition(
+            epsilon=total, delta=delta, method="pure", routes={"pure": total}
+        )
+    if np.isnan(rho).any():
+        raise _not_adaptive(costs, rho, "a zCDP bound")
+    rest = conv.delta_left(delta, weights, deltas) if deltas.any() else delta
+    value = (
+        conv.approx_epsilon(math.fsum(weights * rho), rest) if rest > 0 else math.inf
+    )
+    return Composition(
+        epsilon=value, delta=delta, method="zcdp", routes={"zcdp": value}
+    )
+
+
+def _not_adaptive(
+    costs: Sequence[conv.EventCost], column: np.ndarray, needs: str
+) -> UnsupportedEventError:
+    kinds = sorted({costs[int(i)].key[0] for i in np.flatnonzero(np.isnan(column))})
+    return UnsupportedEventError(
+        f"A fully adaptive ledger composes in zCDP only and needs {needs} for every "
+        f"event; {kinds} have none. Hint: spend these events before declaring the "
+        "ledger fully adaptive, or in a separate release."
     )
 
 

@@ -78,7 +78,10 @@ class VerificationResult:
             f"{'#':>4}  {'event':<44} {'count':>6}  {'epsilon after':>13}  label",
         ]
         bad = {m.index: m for m in self.mismatches}
+        cut = self.ledger.adaptive_from
         for entry in self.ledger:
+            if entry.index == cut:
+                lines.append(_ADAPTIVE_LINE)
             flag = ""
             if entry.index in bad:
                 flag = f"  MISMATCH (recorded {bad[entry.index].recorded:.6g})"
@@ -87,6 +90,8 @@ class VerificationResult:
                 f"{entry.count:>6}  {entry.epsilon_after:>13.6g}  "
                 f"{entry.event.label}{flag}"
             )
+        if cut is not None and cut == len(self.ledger):
+            lines.append(_ADAPTIVE_LINE)
         lines += [
             "",
             f"recomputed epsilon = {self.recomputed_epsilon:.9g} at delta = "
@@ -98,6 +103,13 @@ class VerificationResult:
             f"verdict: {'OK' if self.ok else 'FAILED'}",
         ]
         return "\n".join(lines)
+
+
+_ADAPTIVE_LINE = (
+    "      -- declared fully adaptive here: from now on noise may be sized from "
+    "earlier\n         outputs, and the whole ledger composes in zCDP (a privacy "
+    "filter) --"
+)
 
 
 def describe_event(event: DpEvent) -> str:
@@ -126,8 +138,7 @@ def verify_ledger(obj: Any, *, rtol: float = RTOL) -> VerificationResult:
         delta=parsed.budget.delta,
         pld=parsed.pld,  # type: ignore[arg-type]
     )
-    for event, count in parsed.events:
-        replay.spend(event, count=count)
+    replay.replay(parsed.events, adaptive_from=parsed.adaptive_from)
     ledger = replay.ledger
     mismatches = tuple(
         EntryMismatch(index=e.index, recorded=rec, recomputed=e.epsilon_after)
@@ -143,6 +154,7 @@ def verify_ledger(obj: Any, *, rtol: float = RTOL) -> VerificationResult:
         epsilon=recomputed,
         method=ledger.method,
         pld=parsed.pld,
+        adaptive_from=parsed.adaptive_from,
     )
     return VerificationResult(
         ok=not mismatches and final_matches and within,

@@ -83,9 +83,14 @@ class AIMSynthesizer(Synthesizer):
     Privacy:
         Under add/remove-one-row neighbours: ``d`` GaussianEvents for the 1-way
         initialisation, then per round one ExponentialEvent (score sensitivity
-        ``max weight``) and one GaussianEvent (L2 sensitivity 1). All scales are
-        planned in zCDP from what remains, and the last round lands the ledger
-        on the budget, never above. The row count is never read.
+        ``max weight``) and one GaussianEvent (L2 sensitivity 1). Annealing
+        sizes later rounds from earlier noisy outputs, so the accountant is
+        declared fully adaptive first
+        (:meth:`~dpsynth.privacy.accountant.PrivacyAccountant.declare_fully_adaptive`):
+        the whole ledger composes in zCDP, a valid privacy filter, as in the
+        paper (Theorem 1), and never by privacy loss distributions. All scales
+        are planned from what remains, and the last round lands the ledger on
+        the budget, never above. The row count is never read.
 
     References:
         McKenna, Mullins, Sheldon, Miklau. AIM: An Adaptive and Iterative
@@ -94,6 +99,8 @@ class AIMSynthesizer(Synthesizer):
     """
 
     name = "aim"
+    # annealing sizes later rounds from earlier noisy outputs
+    fully_adaptive = True
 
     def __init__(
         self,
@@ -124,6 +131,9 @@ class AIMSynthesizer(Synthesizer):
         if self.one_way_fraction is not None:
             check_fraction("one_way_fraction", self.one_way_fraction)
         check_positive("max_model_mb", self.max_model_mb)
+
+    def _check_data(self, dataset: Dataset) -> None:
+        self._workload_cliques(dataset)
 
     def _workload_cliques(self, dataset: Dataset) -> list[Clique]:
         if self.workload is None:

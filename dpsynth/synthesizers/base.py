@@ -19,6 +19,7 @@ measurements and what is computed from them, never rows or exact counts.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import json
 import logging
@@ -90,6 +91,10 @@ class Synthesizer(ABC):
 
     #: Registry name (``make_synthesizer(name)``).
     name: ClassVar[str] = ""
+    #: Whether the fit sizes later noise from earlier noisy outputs; if so the
+    #: accountant is declared fully adaptive before anything is spent
+    #: (:meth:`PrivacyAccountant.declare_fully_adaptive`: zCDP composition only).
+    fully_adaptive: ClassVar[bool] = False
 
     # ------------------------------------------------------------ parameters
     def get_params(self) -> dict[str, Any]:
@@ -155,7 +160,15 @@ class Synthesizer(ABC):
                 stacklevel=2,
             )
         self._check_params()
-        _check_remaining(accountant)
+        self._check_data(dataset)
+        if self.fully_adaptive:
+            # checked on a copy: a refusal leaves the caller's accountant as it was
+            trial = copy.deepcopy(accountant)
+            trial.declare_fully_adaptive()
+            _check_remaining(trial)
+            accountant.declare_fully_adaptive()
+        else:
+            _check_remaining(accountant)
         gen = as_generator(rng)
         self.domain_ = dataset.domain
         self.encoder_ = encoder
@@ -240,6 +253,12 @@ class Synthesizer(ABC):
 
     def _check_params(self) -> None:  # noqa: B027 - optional hook
         """Validates the hyperparameters (subclasses override)."""
+
+    def _check_data(self, dataset: Dataset) -> None:  # noqa: B027 - optional hook
+        """Validates hyperparameters that refer to the columns (subclasses override).
+
+        Runs before anything touches the accountant; must not read the data.
+        """
 
     @abstractmethod
     def _fit(

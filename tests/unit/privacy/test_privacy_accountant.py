@@ -238,10 +238,12 @@ def test_ledger_json_round_trip():
         "neighbouring",
         "budget",
         "pld",
+        "fully_adaptive_from",
         "entries",
         "epsilon",
         "method",
     }
+    assert data["fully_adaptive_from"] is None
     assert data["format"] == "dpsynth-ledger" and data["version"] == 1
     assert data["budget"] == {"epsilon": 3.0, "delta": 1e-9}
     assert [e["index"] for e in data["entries"]] == [0, 1, 2]

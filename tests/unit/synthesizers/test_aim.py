@@ -11,6 +11,7 @@ from dpsynth.errors import ValidationError
 from dpsynth.pgm import model_size
 from dpsynth.privacy import conversions as conv
 from dpsynth.privacy.accountant import PrivacyAccountant
+from dpsynth.privacy.events import GaussianEvent
 from dpsynth.synthesizers.aim import AIMSynthesizer, _downward_closure
 from dpsynth.synthesizers.mst import MSTSynthesizer
 
@@ -56,6 +57,22 @@ def test_ledger_alternates_selection_and_measurement_after_the_one_ways(fitted):
     rounds = kinds[d:]
     assert rounds == ["exponential", "gaussian"] * fitted.rounds_
     assert 0.995 * 3.0 <= fitted.ledger.epsilon <= 3.0
+
+
+def test_annealing_makes_the_ledger_fully_adaptive_and_composed_in_zcdp(fitted):
+    # later sigmas depend on noisy outputs: only the zCDP filter is valid
+    ledger = fitted.ledger
+    assert ledger.adaptive_from == 0 and ledger.method == "zcdp"
+    rho = sum(e.count * conv.event_cost(e.event).rho for e in ledger)
+    assert ledger.epsilon == pytest.approx(conv.approx_epsilon(rho, 1e-9), rel=1e-9)
+
+
+def test_a_shared_accountant_is_declared_after_what_it_spent_before():
+    acc = PrivacyAccountant(epsilon=1.0, delta=1e-9)
+    acc.spend(GaussianEvent(sigma=200.0), label="schema discovery", count=2)
+    AIMSynthesizer(rounds=4).fit(_table(), schema=DOMAIN, accountant=acc, rng=0)
+    assert acc.adaptive_from == 1 and acc.ledger.method == "zcdp"
+    assert 0.995 <= acc.epsilon() <= 1.0
 
 
 def test_annealing_never_raises_the_noise(fitted):
@@ -126,4 +143,4 @@ def test_bad_hyperparameters_are_refused_before_any_spend(params, message):
     with pytest.raises(ValidationError) as info:
         AIMSynthesizer(**params).fit(_table(), schema=DOMAIN, accountant=acc)
     assert message in str(info.value)
-    assert len(acc.ledger) == 0
+    assert len(acc.ledger) == 0 and acc.adaptive_from is None
