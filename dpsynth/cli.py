@@ -285,9 +285,11 @@ def budget_limit(
     dataset: Annotated[
         str, typer.Option(help="The sensitive table's name in the store.")
     ],
-    epsilon: Annotated[float, typer.Option(help="Total epsilon of all releases.")],
+    epsilon: Annotated[
+        float, typer.Option(help="Total epsilon; the releases' epsilons add up.")
+    ],
     delta: Annotated[
-        float, typer.Option(help="Total delta; every release's delta adds to it.")
+        float, typer.Option(help="Total delta; the releases' deltas add up.")
     ],
     data: Annotated[
         Path | None,
@@ -341,18 +343,20 @@ def budget_status(
         limit = db.limit(name)
         if limit is None:  # pragma: no cover - names come from the store
             continue
-        spent, _ = db.spent(name)
+        spent, spent_delta = db.spent(name)
         fingerprint = db.fingerprint(name)
         left = max(limit.epsilon - spent, 0.0)
         print_fp = f"{fingerprint[:12]}..." if fingerprint else "not recorded"
         _out.print(
-            f"[bold]{name}[/]: spent epsilon = {spent:.6g} of {limit.epsilon:g} at "
-            f"delta = {limit.delta:g} (remaining {left:.6g}); fingerprint {print_fp}",
+            f"[bold]{name}[/]: spent epsilon = {spent:.6g} of {limit.epsilon:g} "
+            f"(remaining {left:.6g}), delta = {spent_delta:g} of {limit.delta:g}; "
+            f"releases add up; fingerprint {print_fp}",
             highlight=False,
             soft_wrap=True,
         )
         table = Table()
-        for column in ("release", "state", "created", "events", "epsilon after"):
+        columns = ("release", "state", "created", "events", "epsilon", "delta")
+        for column in (*columns, "epsilon after"):
             table.add_column(column, overflow="fold")
         for record in db.releases(name):
             table.add_row(
@@ -360,6 +364,8 @@ def budget_status(
                 record.state,
                 record.created,
                 str(record.events),
+                f"{record.epsilon:.6g}",
+                f"{record.delta:g}",
                 f"{record.epsilon_after:.6g}",
             )
         _out.print(table)
@@ -609,7 +615,8 @@ def _report_release(result: Any) -> None:
         limit = store["dataset_limit"]
         _out.print(
             f"Budget store: dataset {store['dataset']!r} now at epsilon = "
-            f"{store['dataset_epsilon_after']:.6g} of {limit['epsilon']:g} "
+            f"{store['dataset_epsilon_after']:.6g} of {limit['epsilon']:g}, delta = "
+            f"{store['dataset_delta_after']:g} of {limit['delta']:g} "
             f"(release {store['release']!r}, {store['state']}).",
             highlight=False,
             soft_wrap=True,

@@ -551,7 +551,11 @@ def _charged(store: BudgetStore, dataset: str, name: str) -> dict[str, Any]:
         "dataset": dataset,
         "release": name,
         "state": record.state,
+        "release_epsilon": record.epsilon,
+        "release_delta": record.delta,
         "dataset_epsilon_after": record.epsilon_after,
+        "dataset_delta_after": record.delta_after,
+        "composition": "basic (releases add up)",
         "dataset_limit": None if limit is None else limit.to_dict(),
     }
 

@@ -1,22 +1,30 @@
 """A persistent budget per dataset, across releases (SQLite, standard library).
 
 A team gives each sensitive table a name and a total limit ``(epsilon, delta)``
-once. Every release charges its ledger: inside one ``BEGIN IMMEDIATE`` transaction
-the store loads all events already charged to that dataset, composes them with the
-new ones (tight composition across releases, with the accountant's routes), and
-either records the release or refuses it with
-:class:`~dpsynth.errors.BudgetExceededError`. SQLite's write lock serialises
-concurrent charges, so processes racing to charge can never overshoot together.
+once. Every release is charged its own ``(epsilon_i, delta_i)``: the epsilon its
+ledger composes to on its own (at the release's delta, by the accountant's
+routes, in zCDP alone for a fully adaptive ledger), and the store refuses a
+release unless ``sum(epsilon_i) <= epsilon`` and ``sum(delta_i) <= delta``.
+
+Why a sum and not a tight composition of all the releases' events: whoever asks
+for the next release has seen the earlier ones, so its parameters may depend on
+them. The store is then a *privacy filter* under fully adaptive composition, and
+basic composition is valid for filters (Rogers, Roth, Ullman, Vadhan 2016),
+while composing the releases' events by privacy loss distributions or a Renyi
+order chosen after the fact is not (see :mod:`dpsynth.privacy.ledger`). Inside
+one release the parameters are planned from its budget, so its own ledger keeps
+its tight composition.
+
+Each charge runs inside one ``BEGIN IMMEDIATE`` transaction; SQLite's write lock
+serialises concurrent charges, so processes racing to charge can never overshoot
+together. The events of every release are kept for audit (:meth:`BudgetStore.events`).
 
 A release whose noise is drawn later (``dpsynth generate``) uses a *reservation*:
-:meth:`BudgetStore.reserve` charges an ``ApproxDPEvent(epsilon, delta)`` for the
-release's whole budget before anything is fitted; afterwards
-:meth:`BudgetStore.settle` swaps it for the fit's actual ledger when that composes
-tighter, :meth:`BudgetStore.cancel` drops it when no noise was drawn, and
-:meth:`BudgetStore.fail` keeps it when a fit failed after drawing noise. A
-reservation is sound because any ``(epsilon, delta)``-DP mechanism is a
-post-processing of randomized response with that ``(epsilon, delta)`` (Kairouz,
-Oh and Viswanath 2015), which is what the reservation's event stands for.
+:meth:`BudgetStore.reserve` charges the release's whole budget ``(epsilon,
+delta)`` before anything is fitted; afterwards :meth:`BudgetStore.settle` lowers
+it to what the fit's ledger composes to, :meth:`BudgetStore.cancel` drops it
+when no noise was drawn, and :meth:`BudgetStore.fail` keeps it when a fit failed
+after drawing noise.
 
 Example:
     >>> import tempfile, os
@@ -24,17 +32,17 @@ Example:
     >>> path = os.path.join(tempfile.mkdtemp(), "budget.sqlite")
     >>> store = BudgetStore(path)
     >>> _ = store.set_limit("adult", epsilon=1.0, delta=1e-9)
-    >>> store.charge("adult", [PureDPEvent(epsilon=0.4)], release="r1")
-    (0.4, 1e-09)
-    >>> store.charge("adult", [PureDPEvent(epsilon=0.7)], release="r2")
+    >>> store.charge("adult", [PureDPEvent(epsilon=0.4)], release="r1", delta=0.0)
+    (0.4, 0.0)
+    >>> store.charge("adult", [PureDPEvent(epsilon=0.7)], release="r2", delta=0.0)
     Traceback (most recent call last):
     ...
-    dpsynth.errors.BudgetExceededError: Release 'r2' would raise dataset 'adult' ...
+    dpsynth.errors.BudgetExceededError: Release 'r2' (epsilon 0.7, delta 0) would ...
     >>> store.reserve("adult", epsilon=0.5, delta=0.0, release="r3").state
     'reserved'
     >>> store.cancel("adult", "r3")
     >>> store.spent("adult")
-    (0.4, 1e-09)
+    (0.4, 0.0)
 """
 
 from __future__ import annotations
@@ -42,7 +50,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -55,11 +62,9 @@ from dpsynth.privacy import conversions as conv
 from dpsynth.privacy.budget import PrivacyBudget
 from dpsynth.privacy.events import ApproxDPEvent, DpEvent, event_from_dict
 from dpsynth.privacy.ledger import (
-    PLD_POLICIES,
     GroupTable,
     Ledger,
     LedgerEntry,
-    PldPolicy,
     parse_ledger,
 )
 
@@ -79,8 +84,11 @@ CREATE TABLE IF NOT EXISTS releases (
     name TEXT NOT NULL,
     created TEXT NOT NULL,
     events INTEGER NOT NULL,
+    epsilon REAL NOT NULL,
+    delta REAL NOT NULL,
     epsilon_after REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'charged',
+    delta_after REAL NOT NULL,
+    state TEXT NOT NULL,
     PRIMARY KEY (dataset, name)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -92,14 +100,16 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_dataset ON events (dataset, id);
 """
-_FORMAT = "dpsynth-budget-store/1"
+_FORMAT = "dpsynth-budget-store/2"
+#: Format 1 composed all releases' events tightly, which is not valid when a
+#: release's parameters may depend on the releases before it.
+_OLD_FORMATS = ("dpsynth-budget-store/1",)
 
 #: States of a release in the store: ``charged`` (by :meth:`BudgetStore.charge`),
 #: ``reserved`` (a reservation: fit pending, or its process died), ``settled`` (the
-#: reservation was replaced by the fit's ledger), ``kept`` (settled, but the
-#: reservation composed tighter than the ledger and was kept), ``failed`` (the fit
-#: failed after noise may have been drawn; the reservation stays charged).
-RELEASE_STATES = ("charged", "reserved", "settled", "kept", "failed")
+#: reservation was lowered to the fit's ledger), ``failed`` (the fit failed after
+#: noise may have been drawn; the reservation stays charged).
+RELEASE_STATES = ("charged", "reserved", "settled", "failed")
 
 
 def fingerprint_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> str:
@@ -128,15 +138,21 @@ class ReleaseRecord:
         name: the release name given to :meth:`BudgetStore.charge`.
         created: UTC time of the charge (ISO 8601).
         events: number of ledger entries charged.
-        epsilon_after: the dataset's total epsilon (at its limit's delta) after it
-            (after its settlement, for a settled reservation).
+        epsilon: the release's own epsilon (its reservation's, until settled).
+        delta: the release's own delta.
+        epsilon_after: the dataset's total epsilon (the sum over its releases)
+            when this release was charged (settled, for a reservation).
+        delta_after: the dataset's total delta then.
         state: one of :data:`RELEASE_STATES`.
     """
 
     name: str
     created: str
     events: int
+    epsilon: float
+    delta: float
     epsilon_after: float
+    delta_after: float
     state: str = "charged"
 
 
@@ -146,14 +162,53 @@ def _name(value: Any, what: str) -> str:
     return value
 
 
-def _items(obj: Any) -> list[tuple[DpEvent, int]]:
-    """Normalises events, (event, count) pairs, ledgers, accountants, dicts."""
+@dataclass(frozen=True)
+class _Claim:
+    """A release's events and the (epsilon, delta) they compose to on their own."""
+
+    events: list[tuple[DpEvent, int]]
+    epsilon: float
+    delta: float
+
+
+def _claim(obj: Any, delta: float | None) -> _Claim:
+    """Composes a release on its own, at ``delta`` (default: its ledger's).
+
+    A ledger declared fully adaptive composes as its accountant did (zCDP
+    alone); bare events are taken as planned in advance (every route).
+    """
     from dpsynth.privacy.accountant import PrivacyAccountant
 
+    adaptive = False
     if isinstance(obj, PrivacyAccountant):
         obj = obj.ledger
     if isinstance(obj, dict | Ledger):
-        return list(parse_ledger(obj).events)
+        parsed = parse_ledger(obj)
+        events = list(parsed.events)
+        adaptive = parsed.adaptive_from is not None
+        if delta is None:
+            delta = parsed.budget.delta
+    else:
+        events = _items(obj)
+        if delta is None:
+            raise ValidationError(
+                "`delta` (None) must be given with bare events: the release's own "
+                "delta, at which its events are composed (a ledger carries its own)."
+            )
+    delta = PrivacyBudget(1.0, delta).delta  # validates
+    table = GroupTable()
+    for event, count in events:
+        table.add(conv.event_cost(event), count)
+    epsilon = (
+        table.compose(delta, pld="always", adaptive=adaptive).epsilon
+        if len(table)
+        else 0.0
+    )
+    return _Claim(events, epsilon, delta)
+
+
+def _items(obj: Any) -> list[tuple[DpEvent, int]]:
+    """Normalises events, (event, count) pairs and ledger entries."""
     if isinstance(obj, DpEvent):
         return [(obj, 1)]
     out: list[tuple[DpEvent, int]] = []
@@ -166,6 +221,7 @@ def _items(obj: Any) -> list[tuple[DpEvent, int]]:
             f"`events_or_ledger` ({obj!r}) must be events, (event, count) pairs, a "
             "ledger (dict or Ledger) or a PrivacyAccountant."
         )
+
     for item in items:
         if isinstance(item, LedgerEntry):
             out.append((item.event, item.count))
@@ -191,39 +247,35 @@ def _items(obj: Any) -> list[tuple[DpEvent, int]]:
 class BudgetStore:
     """Total privacy spent per dataset, persisted in a SQLite file.
 
+    Releases add up: a dataset's total is the sum of its releases' own epsilons
+    and deltas (basic composition, valid however each release was chosen; see
+    the module docstring).
+
     Args:
         path: the SQLite file (created if missing).
         timeout: seconds to wait for another process's write lock.
-        pld: the composition's PLD policy (as for the accountant).
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        timeout: float = 60.0,
-        pld: PldPolicy = "auto",
-    ) -> None:
-        if pld not in PLD_POLICIES:
-            raise ValidationError(f"`pld` ({pld!r}) must be one of {PLD_POLICIES}.")
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 60.0) -> None:
         self.path = os.fspath(path)
         self._timeout = float(timeout)
-        self._pld = pld
         with self._transaction() as con:
             con.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
             con.execute("BEGIN IMMEDIATE")
             row = con.execute("SELECT value FROM meta WHERE key='format'").fetchone()
             if row is None:
                 con.execute("INSERT INTO meta VALUES ('format', ?)", (_FORMAT,))
+            elif row[0] in _OLD_FORMATS:
+                raise ValidationError(
+                    f"`path` ({self.path!r}) must be a {_FORMAT} file: it is a "
+                    f"{row[0]} file, whose totals composed all releases' events "
+                    "tightly, which is not valid when later releases were chosen "
+                    "after seeing earlier ones. Hint: start a new store and charge "
+                    "each release's ledger again (its manifest holds it)."
+                )
             elif row[0] != _FORMAT:
                 raise ValidationError(
                     f"`path` ({self.path!r}) must be a {_FORMAT} file, not {row[0]!r}."
-                )
-            columns = [r[1] for r in con.execute("PRAGMA table_info(releases)")]
-            if "state" not in columns:  # a store written before reservations
-                con.execute(
-                    "ALTER TABLE releases ADD COLUMN state TEXT NOT NULL "
-                    "DEFAULT 'charged'"
                 )
 
     @contextlib.contextmanager
@@ -265,7 +317,7 @@ class BudgetStore:
         Args:
             dataset: the name the team uses for the sensitive table.
             epsilon: total epsilon over all releases.
-            delta: total delta; every total is stated at this delta.
+            delta: total delta over all releases (their deltas add up).
             fingerprint: optional content hash (:func:`fingerprint_file`),
                 recorded if none is; :meth:`charge` and :meth:`reserve` then
                 refuse a different fingerprint.
@@ -324,6 +376,7 @@ class BudgetStore:
         *,
         release: str,
         fingerprint: str | None = None,
+        delta: float | None = None,
     ) -> tuple[float, float]:
         """Charges a release to a dataset, or refuses it; atomic across processes.
 
@@ -334,26 +387,31 @@ class BudgetStore:
             release: a name unique within the dataset.
             fingerprint: if given, must equal the dataset's recorded fingerprint;
                 the first one given is recorded when none is.
+            delta: the release's delta, at which its events are composed;
+                default the ledger's budget delta (required for bare events).
+                Releases' deltas add up within the dataset's limit.
 
         Returns:
             The dataset's total ``(epsilon, delta)`` after this release.
 
         Raises:
-            BudgetExceededError: if all releases together would exceed the limit;
-                nothing is recorded.
+            BudgetExceededError: if the releases' epsilons or deltas together
+                would exceed the limit; nothing is recorded.
             ValidationError: unknown dataset, duplicate release name, bad events.
         """
         dataset = _name(dataset, "dataset")
         release = _name(release, "release")
-        record, budget = self._record(
+        claim = _claim(events_or_ledger, delta)
+        record = self._record(
             dataset,
             release,
-            _items(events_or_ledger),
+            claim,
             fingerprint=fingerprint,
             state="charged",
-            what=f"Release {release!r}",
+            what=f"Release {release!r} (epsilon {claim.epsilon:.6g}, delta "
+            f"{claim.delta:g})",
         )
-        return record.epsilon_after, budget.delta
+        return record.epsilon_after, record.delta_after
 
     def reserve(
         self,
@@ -366,14 +424,11 @@ class BudgetStore:
     ) -> ReleaseRecord:
         """Reserves a release's whole budget before it is fitted (atomic).
 
-        In one transaction, charges ``ApproxDPEvent(epsilon, delta)`` under
-        ``release`` (state ``reserved``) or refuses. Call it before any noise of
-        the release is drawn; then :meth:`settle`, :meth:`cancel` or :meth:`fail`.
-        A reservation whose process dies stays charged (sound, if pessimistic).
-
-        Privacy: sound for any fit that is ``(epsilon, delta)``-DP (its
-        accountant's budget): such a mechanism is a post-processing of randomized
-        response with that ``(epsilon, delta)``, the mechanism the event states.
+        In one transaction, charges ``(epsilon, delta)`` under ``release`` (state
+        ``reserved``; recorded as one ``ApproxDPEvent``) or refuses. Call it
+        before any noise of the release is drawn; then :meth:`settle`,
+        :meth:`cancel` or :meth:`fail`. A reservation whose process dies stays
+        charged (sound, if pessimistic).
 
         Args:
             dataset: a dataset with a limit.
@@ -401,10 +456,10 @@ class BudgetStore:
             delta=budget.delta,
             label=f"reservation for release {release}",
         )
-        record, _ = self._record(
+        return self._record(
             dataset,
             release,
-            [(event, 1)],
+            _Claim([(event, 1)], budget.epsilon, budget.delta),
             fingerprint=fingerprint,
             state="reserved",
             what=(
@@ -412,17 +467,19 @@ class BudgetStore:
                 f"for release {release!r}"
             ),
         )
-        return record
 
     def settle(
-        self, dataset: str, release: str, events_or_ledger: Any
+        self,
+        dataset: str,
+        release: str,
+        events_or_ledger: Any,
     ) -> ReleaseRecord:
-        """Settles a reservation with the release's actual events (atomic).
+        """Lowers a reservation to what the release actually spent (atomic).
 
-        The reservation is replaced by the events when the dataset's total with
-        them is at most its total with the reservation (state ``settled``);
-        otherwise the reservation is kept (state ``kept``). Both are sound, so
-        the total never rises and never passes the limit.
+        The release's events or ledger are composed on their own at the
+        reservation's delta (a fully adaptive ledger in zCDP, as its accountant
+        did); that epsilon replaces the reservation's, and the events replace
+        its event in the audit trail (state ``settled``).
 
         Args:
             dataset: the dataset.
@@ -440,45 +497,33 @@ class BudgetStore:
         """
         dataset = _name(dataset, "dataset")
         release = _name(release, "release")
-        new = _items(events_or_ledger)
-        costs = [(conv.event_cost(e), c) for e, c in new]
         with self._transaction() as con:
             con.execute("BEGIN IMMEDIATE")
-            budget = self._limit_or_raise(con, dataset, None)
+            self._limit_or_raise(con, dataset, None)
             reserved = self._reservation(con, dataset, release)
-            alone = GroupTable()
-            for cost, count in costs:
-                alone.add(cost, count)
-            # the tightest sound composition, whatever the store's policy: the
-            # accountant that planned the fit may have used the PLD route
-            own = alone.compose(reserved.delta, pld="always").epsilon
-            if not own <= reserved.epsilon * (1 + _RTOL):
+            claim = _claim(events_or_ledger, reserved.delta)
+            if not claim.epsilon <= reserved.epsilon * (1 + _RTOL):
                 raise ValidationError(
-                    f"`events_or_ledger` (epsilon {own:.6g} at delta = "
+                    f"`events_or_ledger` (epsilon {claim.epsilon:.6g} at delta = "
                     f"{reserved.delta:g}) must fit inside release {release!r}'s "
                     f"reservation (epsilon {reserved.epsilon:.6g}); the reservation "
                     "stays charged."
                 )
-            with_reservation = self._table(con, dataset).compose(
-                budget.delta, pld=self._pld
-            )
-            others = self._table(con, dataset, exclude=release)
-            for cost, count in costs:
-                others.add(cost, count)
-            with_events = others.compose(budget.delta, pld=self._pld)
-            if with_events.epsilon <= with_reservation.epsilon:
-                con.execute(
-                    "DELETE FROM events WHERE dataset=? AND release=?",
-                    (dataset, release),
-                )
-                self._insert_events(con, dataset, release, new)
-                state, events, total = "settled", len(new), with_events.epsilon
-            else:
-                state, events, total = "kept", 1, with_reservation.epsilon
+            epsilon = min(claim.epsilon, reserved.epsilon)
             con.execute(
-                "UPDATE releases SET state=?, events=?, epsilon_after=? "
+                "DELETE FROM events WHERE dataset=? AND release=?", (dataset, release)
+            )
+            self._insert_events(con, dataset, release, claim.events)
+            con.execute(
+                "UPDATE releases SET state='settled', events=?, epsilon=? "
                 "WHERE dataset=? AND name=?",
-                (state, events, total, dataset, release),
+                (len(claim.events), epsilon, dataset, release),
+            )
+            total_epsilon, total_delta = self._totals(con, dataset)
+            con.execute(
+                "UPDATE releases SET epsilon_after=?, delta_after=? "
+                "WHERE dataset=? AND name=?",
+                (total_epsilon, total_delta, dataset, release),
             )
             return self._release(con, dataset, release)
 
@@ -524,14 +569,13 @@ class BudgetStore:
         self,
         dataset: str,
         release: str,
-        new: list[tuple[DpEvent, int]],
+        claim: _Claim,
         *,
         fingerprint: str | None,
         state: str,
         what: str,
-    ) -> tuple[ReleaseRecord, PrivacyBudget]:
-        """Charges ``new`` under a new release, or refuses (one transaction)."""
-        costs = [(conv.event_cost(e), c) for e, c in new]
+    ) -> ReleaseRecord:
+        """Charges ``claim`` under a new release, or refuses (one transaction)."""
         with self._transaction() as con:
             con.execute("BEGIN IMMEDIATE")
             budget = self._limit_or_raise(con, dataset, fingerprint)
@@ -542,19 +586,17 @@ class BudgetStore:
                     f"`release` ({release!r}) must be new for dataset {dataset!r}: "
                     "it was charged already."
                 )
-            table = self._table(con, dataset)
-            for cost, count in costs:
-                table.add(cost, count)
-            total = table.compose(budget.delta, pld=self._pld).epsilon
-            if not total <= budget.epsilon:
-                before = self._table(con, dataset).compose(budget.delta, pld=self._pld)
+            before = self._totals(con, dataset)
+            epsilon, delta = self._totals(con, dataset, extra=claim)
+            if not (epsilon <= budget.epsilon and delta <= budget.delta):
                 raise BudgetExceededError(
                     f"{what} would raise dataset {dataset!r} to epsilon "
-                    f"{total:.6g} at delta = {budget.delta:g}, over its limit "
-                    f"{budget.epsilon:.6g} (spent before: {before.epsilon:.6g}); "
-                    "nothing was recorded."
-                    + (_DELTA_HINT if math.isinf(total) else ""),
-                    requested=total,
+                    f"{epsilon:.6g} and delta {delta:g}, over its limit of epsilon "
+                    f"{budget.epsilon:.6g} and delta {budget.delta:g} (spent "
+                    f"before: epsilon {before[0]:.6g}, delta {before[1]:g}; "
+                    "releases add up); nothing was recorded."
+                    + (_DELTA_HINT if delta > budget.delta else ""),
+                    requested=epsilon,
                     budget=budget.epsilon,
                     delta=budget.delta,
                 )
@@ -564,22 +606,33 @@ class BudgetStore:
                     "WHERE name=? AND fingerprint IS NULL",
                     (fingerprint, dataset),
                 )
-            self._insert_events(con, dataset, release, new)
+            self._insert_events(con, dataset, release, claim.events)
             con.execute(
-                "INSERT INTO releases (dataset, name, created, events, epsilon_after, "
-                "state) VALUES (?, ?, ?, ?, ?, ?)",
-                (dataset, release, _now(), len(new), total, state),
+                "INSERT INTO releases (dataset, name, created, events, epsilon, "
+                "delta, epsilon_after, delta_after, state) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    dataset,
+                    release,
+                    _now(),
+                    len(claim.events),
+                    claim.epsilon,
+                    claim.delta,
+                    epsilon,
+                    delta,
+                    state,
+                ),
             )
-            return self._release(con, dataset, release), budget
+            return self._release(con, dataset, release)
 
     def spent(self, dataset: str) -> tuple[float, float]:
-        """Total ``(epsilon, delta)`` charged to ``dataset``; ``(0, 0)`` if nothing."""
+        """Total ``(epsilon, delta)`` charged to ``dataset``: sums over its releases.
+
+        ``(0, 0)`` if nothing was charged.
+        """
         with self._transaction() as con:
-            budget = self._limit_or_raise(con, dataset, None)
-            table = self._table(con, dataset)
-        if not len(table):
-            return 0.0, 0.0
-        return table.compose(budget.delta, pld=self._pld).epsilon, budget.delta
+            self._limit_or_raise(con, dataset, None)
+            return self._totals(con, dataset)
 
     def releases(self, dataset: str) -> list[ReleaseRecord]:
         """The dataset's releases in charging order."""
@@ -675,27 +728,31 @@ class BudgetStore:
         )
 
     @staticmethod
-    def _table(
-        con: sqlite3.Connection, dataset: str, *, exclude: str | None = None
-    ) -> GroupTable:
-        """The dataset's charged events (less release ``exclude``) by group."""
-        table = GroupTable()
+    def _totals(
+        con: sqlite3.Connection, dataset: str, *, extra: _Claim | None = None
+    ) -> tuple[float, float]:
+        """Sums of the releases' epsilons and deltas (exact, rounded up)."""
         rows = con.execute(
-            "SELECT event, count FROM events WHERE dataset=? AND release IS NOT ? "
-            "ORDER BY id",
-            (dataset, exclude),
+            "SELECT epsilon, delta FROM releases WHERE dataset=?", (dataset,)
+        ).fetchall()
+        if extra is not None:
+            rows.append((extra.epsilon, extra.delta))
+        if not rows:
+            return 0.0, 0.0
+        ones = [1] * len(rows)
+        return (
+            conv.exact_sum_up(ones, [r[0] for r in rows]),
+            conv.exact_sum_up(ones, [r[1] for r in rows]),
         )
-        for text, count in rows:
-            table.add(conv.event_cost(event_from_dict(json.loads(text))), count)
-        return table
 
 
 _DELTA_HINT = (
-    " Hint: the releases' deltas add up and leave no delta for the rest; the "
-    "dataset's limit delta must exceed their sum (e.g. a limit delta 10 times "
-    "each release's)."
+    " Hint: the releases' deltas add up; the dataset's limit delta must cover "
+    "their sum (e.g. a limit delta 10 times each release's)."
 )
-_RELEASE_COLUMNS = "name, created, events, epsilon_after, state"
+_RELEASE_COLUMNS = (
+    "name, created, events, epsilon, delta, epsilon_after, delta_after, state"
+)
 #: Relative slack when checking that a ledger fits inside its reservation (the
 #: ledger's epsilon was computed by the same composition; this absorbs rounding).
 _RTOL = 1e-9
@@ -703,7 +760,14 @@ _RTOL = 1e-9
 
 def _release_record(row: Any) -> ReleaseRecord:
     return ReleaseRecord(
-        name=row[0], created=row[1], events=row[2], epsilon_after=row[3], state=row[4]
+        name=row[0],
+        created=row[1],
+        events=row[2],
+        epsilon=row[3],
+        delta=row[4],
+        epsilon_after=row[5],
+        delta_after=row[6],
+        state=row[7],
     )
 
 

@@ -354,7 +354,7 @@ def test_budget_store_limits_releases_across_runs(table, tmp_path, capsys):
     assert charged["budget_store"]["state"] == "settled"
 
     assert run(generate(table, tmp_path / "r2", "--schema", schema, *charge)) == 2
-    assert "over its limit 1.5" in " ".join(capsys.readouterr().err.split())
+    assert "over its limit of epsilon 1.5" in " ".join(capsys.readouterr().err.split())
     assert not (tmp_path / "r2").exists()
 
     other = tmp_path / "other.csv"

@@ -406,11 +406,14 @@ def test_two_releases_against_a_limit(frame, data_file, tmp_path, store):
     assert charged["dataset"] == "people" and charged["release"] == "first"
     assert charged["state"] == "settled"
     assert charged["dataset_limit"] == {"epsilon": 1.5, "delta": 1e-8}
-    # settled with the Gaussian ledger: tighter at the dataset's delta than 1.0
-    assert charged["dataset_epsilon_after"] == store.spent("people")[0] < 1.0
+    # settled to the release's own epsilon; releases add up
+    assert charged["dataset_epsilon_after"] == store.spent("people")[0]
+    assert charged["release_epsilon"] == store.spent("people")[0]
+    assert 0.995 <= charged["release_epsilon"] <= 1.0
+    assert charged["dataset_delta_after"] == charged["release_delta"] == 1e-9
     assert store.fingerprint("people") == sha256(data_file)
 
-    with pytest.raises(BudgetExceededError, match="over its limit 1.5"):
+    with pytest.raises(BudgetExceededError, match="over its limit of epsilon 1.5"):
         release(
             frame,
             tmp_path / "r2",
@@ -491,7 +494,7 @@ def test_a_fit_that_fails_after_spending_keeps_its_reservation(
     assert [(r.name, r.state) for r in store.releases("people")] == [
         ("crashed", "failed")
     ]
-    assert store.spent("people") == (1.0, 1e-8)  # the reservation, in full
+    assert store.spent("people") == (1.0, 1e-9)  # the reservation, in full
     assert list(p.name for p in tmp_path.iterdir()) == ["budget.sqlite"]
 
 

@@ -28,15 +28,21 @@ def test_limit_is_set_once(path):
 def test_charges_persist_across_instances(path):
     store = BudgetStore(path)
     store.set_limit("adult", epsilon=4.0, delta=1e-9)
-    store.charge("adult", [PureDPEvent(epsilon=1.0)], release="r1")
+    store.charge("adult", [PureDPEvent(epsilon=1.0)], release="r1", delta=0.0)
     acc = PrivacyAccountant(epsilon=2.0, delta=1e-9)
     acc.spend(PureDPEvent(epsilon=0.5), count=2)
     store.charge("adult", acc, release="r2")
 
     again = BudgetStore(path)
-    assert again.spent("adult") == (2.0, 1e-9)
+    own = acc.epsilon()  # the ledger's own epsilon at its budget's delta (PLD)
+    assert 0.999 < own <= 1.0
+    assert again.spent("adult") == (1.0 + own, 1e-9)
     assert [r.name for r in again.releases("adult")] == ["r1", "r2"]
-    assert [r.epsilon_after for r in again.releases("adult")] == [1.0, 2.0]
+    assert [(r.epsilon, r.delta) for r in again.releases("adult")] == [
+        (1.0, 0.0),
+        (own, 1e-9),
+    ]
+    assert [r.epsilon_after for r in again.releases("adult")] == [1.0, 1.0 + own]
     assert [(rel, e.epsilon, c) for rel, e, c in again.events("adult")] == [
         ("r1", 1.0, 1),
         ("r2", 0.5, 2),
@@ -46,47 +52,72 @@ def test_charges_persist_across_instances(path):
 def test_refusal_records_nothing(path):
     store = BudgetStore(path)
     store.set_limit("adult", epsilon=1.0, delta=1e-9)
-    store.charge("adult", [(PureDPEvent(epsilon=0.3), 2)], release="r1")
-    with pytest.raises(BudgetExceededError, match="over its limit 1") as info:
-        store.charge("adult", [PureDPEvent(epsilon=0.5)], release="r2")
+    store.charge("adult", [(PureDPEvent(epsilon=0.3), 2)], release="r1", delta=0.0)
+    with pytest.raises(
+        BudgetExceededError, match="over its limit of epsilon 1"
+    ) as info:
+        store.charge("adult", [PureDPEvent(epsilon=0.5)], release="r2", delta=0.0)
     assert info.value.requested == 1.1 and info.value.budget == 1.0
-    assert store.spent("adult") == (0.6, 1e-9)
+    assert store.spent("adult") == (0.6, 0.0)
     assert [r.name for r in store.releases("adult")] == ["r1"]
     # the release name is still free after a refusal
-    store.charge("adult", [PureDPEvent(epsilon=0.4)], release="r2")
-    assert store.spent("adult") == (1.0, 1e-9)
+    store.charge("adult", [PureDPEvent(epsilon=0.4)], release="r2", delta=0.0)
+    assert store.spent("adult") == (1.0, 0.0)
 
 
-def test_releases_compose_tightly(path):
-    """Three releases of 40 Gaussian marginals: composed, not added."""
+def test_releases_add_up_and_each_keeps_its_own_tight_composition(path):
+    """Three releases of 40 Gaussian marginals: a later release may be chosen
+    after seeing the earlier ones, so the store adds their epsilons and deltas
+    (basic composition is a valid filter; composing all events by PLD is not)."""
     store = BudgetStore(path)
-    store.set_limit("adult", epsilon=4.0, delta=1e-9)
+    store.set_limit("adult", epsilon=4.0, delta=1e-8)
     per_release = []
     for name in ("a", "b", "c"):
         acc = PrivacyAccountant(epsilon=2.0, delta=1e-9)
         acc.spend(GaussianEvent(sigma=40.0), count=40)
+        assert acc.ledger.method == "pld"  # inside a release: tight
         per_release.append(acc.epsilon())
         store.charge("adult", acc.to_dict(), release=name)
-    together = PrivacyAccountant.unlimited(delta=1e-9, pld="auto")  # the store's
-    together.spend(GaussianEvent(sigma=40.0), count=120)
-    assert store.spent("adult")[0] == together.epsilon()
-    assert together.epsilon() < sum(per_release)
+    epsilon, delta = store.spent("adult")
+    assert epsilon == pytest.approx(sum(per_release), rel=1e-12)
+    assert epsilon >= sum(per_release) * (1 - 1e-15) and delta == pytest.approx(3e-9)
+    assert [r.epsilon for r in store.releases("adult")] == per_release
+
+
+def test_a_fully_adaptive_ledger_is_charged_its_zcdp_epsilon(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=4.0, delta=1e-8)
+    acc = PrivacyAccountant(epsilon=2.0, delta=1e-9)
+    acc.declare_fully_adaptive()
+    acc.spend(GaussianEvent(sigma=40.0), count=40)
+    tight = PrivacyAccountant.unlimited(delta=1e-9)
+    tight.spend(GaussianEvent(sigma=40.0), count=40)
+    assert acc.epsilon() > tight.epsilon()
+    assert store.charge("adult", acc.ledger, release="aim")[0] == acc.epsilon()
+    # bare events carry no declaration: composed as planned in advance
+    store.charge("adult", [(GaussianEvent(sigma=40.0), 40)], release="mst", delta=1e-9)
+    assert store.releases("adult")[1].epsilon == tight.epsilon()
 
 
 def test_charge_validation(path):
     store = BudgetStore(path)
     with pytest.raises(ValidationError, match="must have a limit"):
-        store.charge("nope", [PureDPEvent(epsilon=0.1)], release="r")
+        store.charge("nope", [PureDPEvent(epsilon=0.1)], release="r", delta=0.0)
     store.set_limit("adult", epsilon=1.0, delta=0.0, fingerprint="abc")
-    store.charge("adult", [PureDPEvent(epsilon=0.1)], release="r", fingerprint="abc")
+    pure = [PureDPEvent(epsilon=0.1)]
+    store.charge("adult", pure, release="r", fingerprint="abc", delta=0.0)
     with pytest.raises(ValidationError, match="was charged already"):
-        store.charge("adult", [PureDPEvent(epsilon=0.1)], release="r")
+        store.charge("adult", pure, release="r", delta=0.0)
     with pytest.raises(ValidationError, match="same table"):
-        store.charge("adult", [PureDPEvent(epsilon=0.1)], release="s", fingerprint="x")
+        store.charge("adult", pure, release="s", fingerprint="x", delta=0.0)
     with pytest.raises(ValidationError, match="must be a DpEvent"):
-        store.charge("adult", [("not", "events")], release="t")
+        store.charge("adult", [("not", "events")], release="t", delta=0.0)
     with pytest.raises(ValidationError, match="non-empty string"):
-        store.charge("adult", [PureDPEvent(epsilon=0.1)], release="")
+        store.charge("adult", pure, release="", delta=0.0)
+    with pytest.raises(ValidationError, match=r"`delta` \(None\) must be given"):
+        store.charge("adult", pure, release="u")
+    with pytest.raises(ValidationError, match="delta"):
+        store.charge("adult", pure, release="u", delta=1.5)
     assert store.spent("adult") == (0.1, 0.0)
 
 
@@ -99,7 +130,20 @@ def test_other_file_is_refused(tmp_path):
     con.execute("INSERT INTO meta VALUES ('format', 'something-else')")
     con.commit()
     con.close()
-    with pytest.raises(ValidationError, match="must be a dpsynth-budget-store/1"):
+    with pytest.raises(ValidationError, match="must be a dpsynth-budget-store/2"):
+        BudgetStore(p)
+
+
+def test_a_format_1_store_is_refused_with_a_reason(tmp_path):
+    import sqlite3
+
+    p = tmp_path / "old.sqlite"
+    con = sqlite3.connect(p)
+    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    con.execute("INSERT INTO meta VALUES ('format', 'dpsynth-budget-store/1')")
+    con.commit()
+    con.close()
+    with pytest.raises(ValidationError, match="not valid when later releases"):
         BudgetStore(p)
 
 
@@ -115,7 +159,9 @@ def _race(path, barrier, results, index):
     store = BudgetStore(path)
     barrier.wait()
     try:
-        store.charge("adult", [PureDPEvent(epsilon=0.45)], release=f"r{index}")
+        store.charge(
+            "adult", [PureDPEvent(epsilon=0.45)], release=f"r{index}", delta=0.0
+        )
         results.put(("ok", index))
     except BudgetExceededError:
         results.put(("refused", index))
@@ -159,7 +205,7 @@ def test_reservation_is_charged_until_settled_by_the_tighter_ledger(path):
     store.set_limit("adult", epsilon=4.0, delta=1e-8)
     record = store.reserve("adult", epsilon=1.0, delta=1e-9, release="r1")
     assert (record.state, record.events, record.epsilon_after) == ("reserved", 1, 1.0)
-    assert store.spent("adult") == (1.0, 1e-8)
+    assert store.spent("adult") == (1.0, 1e-9)
     [(_, event, count)] = store.events("adult")
     assert (event.kind, event.epsilon, event.delta, count) == (
         "approx_dp",
@@ -168,31 +214,40 @@ def test_reservation_is_charged_until_settled_by_the_tighter_ledger(path):
         1,
     )
 
-    ledger = _gaussian_ledger()
+    ledger = _gaussian_ledger(epsilon=0.9)
     settled = store.settle("adult", "r1", ledger)
-    # the Gaussian ledger at the dataset's delta (1e-8) is below its 1.0 at 1e-9
-    alone = PrivacyAccountant.unlimited(delta=1e-8, pld="auto")  # the store's policy
-    for entry in ledger:
-        alone.spend(entry.event, count=entry.count)
+    # lowered to the ledger's own epsilon at the reservation's delta
     assert settled.state == "settled" and settled.events == 1
-    assert settled.epsilon_after == alone.epsilon() < 1.0
-    assert store.spent("adult") == (alone.epsilon(), 1e-8)
+    assert settled.epsilon == settled.epsilon_after == ledger.epsilon
+    assert 0.8999 < ledger.epsilon <= 0.9 and settled.delta == 1e-9
+    assert store.spent("adult") == (ledger.epsilon, 1e-9)
     assert [e.kind for _, e, _ in store.events("adult")] == ["gaussian"]
     assert [(r.name, r.state) for r in store.releases("adult")] == [("r1", "settled")]
 
 
-def test_settle_keeps_the_reservation_when_it_composes_tighter(path):
+def test_settling_never_raises_the_total(path):
     store = BudgetStore(path)
     store.set_limit("adult", epsilon=2.0, delta=1e-9)
-    store.charge("adult", [PureDPEvent(epsilon=0.5)], release="r0")
-    store.reserve("adult", epsilon=1.0, delta=1e-9, release="r1")
-    assert store.spent("adult") == (1.5, 1e-9)  # pure route: 0.5 + 1.0
-    # 5 x 0.2 sums (rounded up, for safety) to one ulp above 1.0: the reservation
-    # is the tighter sound bound, and settling never raises the total.
+    store.charge("adult", [PureDPEvent(epsilon=0.5)], release="r0", delta=0.0)
+    store.reserve("adult", epsilon=1.0, delta=0.0, release="r1")
+    assert store.spent("adult") == (1.5, 0.0)
+    # at delta 0, 5 x 0.2 sums (rounded up, for safety) to one ulp above 1.0:
+    # inside the rounding slack, and the release keeps the reservation's 1.0
     record = store.settle("adult", "r1", [(PureDPEvent(epsilon=0.2), 5)])
-    assert (record.state, record.events, record.epsilon_after) == ("kept", 1, 1.5)
-    assert store.spent("adult") == (1.5, 1e-9)
-    assert [e.kind for _, e, _ in store.events("adult")] == ["pure_dp", "approx_dp"]
+    assert (record.state, record.events, record.epsilon) == ("settled", 1, 1.0)
+    assert store.spent("adult") == (1.5, 0.0)
+    assert [e.kind for _, e, _ in store.events("adult")] == ["pure_dp", "pure_dp"]
+
+
+def test_settle_composes_a_fully_adaptive_ledger_in_zcdp(path):
+    store = BudgetStore(path)
+    store.set_limit("adult", epsilon=4.0, delta=1e-8)
+    store.reserve("adult", epsilon=1.0, delta=1e-9, release="aim")
+    acc = PrivacyAccountant(epsilon=1.0, delta=1e-9)
+    acc.declare_fully_adaptive()
+    acc.spend(GaussianEvent(sigma=acc.plan_gaussian_sigma(10)), count=10)
+    record = store.settle("adult", "aim", acc.ledger)
+    assert record.epsilon == acc.epsilon() and 0.9999 < record.epsilon <= 1.0
 
 
 def test_settle_refuses_events_the_reservation_does_not_cover(path):
@@ -202,7 +257,7 @@ def test_settle_refuses_events_the_reservation_does_not_cover(path):
     with pytest.raises(ValidationError, match="must fit inside release 'r1'"):
         store.settle("adult", "r1", [PureDPEvent(epsilon=0.8)])
     assert store.releases("adult")[0].state == "reserved"
-    assert store.spent("adult") == (0.5, 1e-8)
+    assert store.spent("adult") == (0.5, 1e-9)
 
 
 def test_cancel_frees_the_reservation_and_its_name(path):
@@ -219,7 +274,7 @@ def test_cancel_frees_the_reservation_and_its_name(path):
 def test_only_a_pending_reservation_can_be_settled_cancelled_or_failed(path, action):
     store = BudgetStore(path)
     store.set_limit("adult", epsilon=4.0, delta=1e-8)
-    store.charge("adult", [PureDPEvent(epsilon=0.1)], release="charged")
+    store.charge("adult", [PureDPEvent(epsilon=0.1)], release="charged", delta=0.0)
     store.reserve("adult", epsilon=0.5, delta=1e-9, release="done")
     store.settle("adult", "done", [PureDPEvent(epsilon=0.2)])
     args = {"settle": ([PureDPEvent(epsilon=0.1)],), "cancel": (), "fail": ()}[action]
@@ -230,7 +285,7 @@ def test_only_a_pending_reservation_can_be_settled_cancelled_or_failed(path, act
     ]:
         with pytest.raises(ValidationError, match=f"pending reservation .*; {found}"):
             getattr(store, action)("adult", name, *args)
-    assert store.spent("adult") == (pytest.approx(0.3), 1e-8)
+    assert store.spent("adult") == (pytest.approx(0.3), 1e-9)
 
 
 def test_fail_keeps_the_reservation_charged(path):
@@ -238,7 +293,7 @@ def test_fail_keeps_the_reservation_charged(path):
     store.set_limit("adult", epsilon=1.0, delta=1e-8)
     store.reserve("adult", epsilon=0.6, delta=1e-9, release="r1")
     assert store.fail("adult", "r1").state == "failed"
-    assert store.spent("adult") == (0.6, 1e-8)
+    assert store.spent("adult") == (0.6, 1e-9)
     with pytest.raises(ValidationError, match="its state is 'failed'"):
         store.cancel("adult", "r1")
     with pytest.raises(BudgetExceededError, match="Reserving epsilon = 0.6"):
@@ -248,7 +303,9 @@ def test_fail_keeps_the_reservation_charged(path):
 def test_reservation_over_the_limit_records_nothing(path):
     store = BudgetStore(path)
     store.set_limit("adult", epsilon=1.0, delta=1e-8)
-    with pytest.raises(BudgetExceededError, match="over its limit 1") as info:
+    with pytest.raises(
+        BudgetExceededError, match="over its limit of epsilon 1"
+    ) as info:
         store.reserve("adult", epsilon=1.5, delta=1e-9, release="r1")
     assert info.value.requested == 1.5
     assert store.releases("adult") == [] and store.spent("adult") == (0.0, 0.0)
@@ -257,7 +314,7 @@ def test_reservation_over_the_limit_records_nothing(path):
     store.set_limit("tight", epsilon=4.0, delta=1e-9)
     store.reserve("tight", epsilon=1.0, delta=1e-9, release="r1")
     store.settle("tight", "r1", _gaussian_ledger())
-    with pytest.raises(BudgetExceededError, match="limit delta must exceed their sum"):
+    with pytest.raises(BudgetExceededError, match="limit delta must cover their sum"):
         store.reserve("tight", epsilon=0.1, delta=1e-9, release="r2")
 
 
@@ -274,22 +331,6 @@ def test_first_fingerprint_is_recorded_and_a_different_one_refused(path):
         store.reserve("adult", epsilon=0.5, delta=1e-9, release="r2", fingerprint="b")
     store.reserve("adult", epsilon=0.5, delta=1e-9, release="r2", fingerprint="aa")
     assert store.fingerprint("unknown") is None
-
-
-def test_a_store_written_before_reservations_is_upgraded(path):
-    import sqlite3
-
-    store = BudgetStore(path)
-    store.set_limit("adult", epsilon=1.0, delta=0.0)
-    store.charge("adult", [PureDPEvent(epsilon=0.2)], release="old")
-    con = sqlite3.connect(path)
-    con.execute("ALTER TABLE releases DROP COLUMN state")
-    con.commit()
-    con.close()
-    again = BudgetStore(path)
-    assert [(r.name, r.state) for r in again.releases("adult")] == [("old", "charged")]
-    again.reserve("adult", epsilon=0.3, delta=0.0, release="new")
-    assert again.releases("adult")[1].state == "reserved"
 
 
 def _race_reserve(path, barrier, results, index):
@@ -323,4 +364,4 @@ def test_two_processes_racing_to_reserve_never_overshoot(path):
     assert [(r.name, r.state) for r in store.releases("adult")] == [
         (f"r{winner}", "reserved")
     ]
-    assert store.spent("adult") == (0.6, 1e-8)
+    assert store.spent("adult") == (0.6, 1e-9)
