@@ -38,18 +38,26 @@ class Compression:
 
     @classmethod
     def from_noisy(
-        cls, domain: Domain, noisy: dict[str, np.ndarray], threshold: float
+        cls,
+        domain: Domain,
+        noisy: dict[str, np.ndarray],
+        threshold: float | dict[str, float],
     ) -> Compression:
         """Merges every column's values whose noisy count is below ``threshold``.
 
-        A column keeps its codes when fewer than two values fall below.
+        ``threshold`` is one number or one per column.
+
+        A column keeps its codes when fewer than two values fall below, or when
+        every value does (nothing would be left to tell apart: a column of one
+        code); a threshold of 0 or less merges nothing.
         """
         maps, weights = {}, {}
         for col, size in domain.items():
             counts = np.asarray(noisy[col], dtype=np.float64)
-            small = counts < threshold
+            cut = threshold[col] if isinstance(threshold, dict) else threshold
+            small = counts < cut if cut > 0 else np.zeros(size, bool)
             mapping = np.arange(size)
-            if small.sum() >= 2:
+            if 2 <= small.sum() < size:
                 kept = np.flatnonzero(~small)
                 mapping = np.full(size, kept.size)
                 mapping[kept] = np.arange(kept.size)
@@ -57,6 +65,15 @@ class Compression:
             w = np.maximum(counts, 0.0)
             weights[col] = w if w.sum() > 0 else np.ones(size)
         return cls(domain, maps, weights)
+
+    @classmethod
+    def identity(cls, domain: Domain) -> Compression:
+        """The compression that keeps every code."""
+        return cls(
+            domain,
+            {c: np.arange(k) for c, k in domain.items()},
+            {c: np.ones(k) for c, k in domain.items()},
+        )
 
     @property
     def compressed(self) -> Domain:

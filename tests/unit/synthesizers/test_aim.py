@@ -12,7 +12,7 @@ from dpsynth.pgm import model_size
 from dpsynth.privacy import conversions as conv
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.privacy.events import GaussianEvent
-from dpsynth.synthesizers.aim import AIMSynthesizer, _downward_closure
+from dpsynth.synthesizers.aim import AIMSynthesizer, _downward_closure, _water_fill
 from dpsynth.synthesizers.mst import MSTSynthesizer
 
 DOMAIN = Domain({"a": 3, "b": 3, "c": 3, "d": 2})
@@ -144,3 +144,73 @@ def test_bad_hyperparameters_are_refused_before_any_spend(params, message):
         AIMSynthesizer(**params).fit(_table(), schema=DOMAIN, accountant=acc)
     assert message in str(info.value)
     assert len(acc.ledger) == 0 and acc.adaptive_from is None
+
+
+def test_compression_merges_rare_values_and_samples_the_original_domain(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 6000
+    e = rng.integers(0, 3, n)
+    e[:6] = np.arange(3, 9)  # six values held by one row each
+    frame = pd.DataFrame(
+        {"a": rng.integers(0, 3, n), "b": rng.integers(0, 3, n), "e": e}
+    )
+    domain = Domain({"a": 3, "b": 3, "e": 9})
+    syn = AIMSynthesizer(rounds=4, one_way_fraction=0.5, compress_sigmas=3.0)
+    syn.fit(frame, schema=domain, epsilon=1.0, delta=1e-9, rng=0)
+    # Each 1-way marginal gets rho / 6 of the budget: sigma ~ 16, threshold ~ 48.
+    # A rare value's noisy count passes it with probability < 0.015 (the discrete
+    # Gaussian is sigma^2-subgaussian), so fewer than two of the six merge with
+    # probability < 6 * 0.015**5 < 1e-8; a value held by ~2000 rows never merges.
+    sigma = syn.ledger[0].event.sigma
+    assert 3 * sigma < 50
+    comp = syn.compression_
+    assert comp.compressed["e"] < 9 and comp.compressed["a"] == 3
+    assert len({int(c) for c in comp.maps["e"][:3]}) == 3
+    assert int(comp.maps["e"][:3].max()) < int(comp.maps["e"].max())
+    out = syn.sample(3000, rng=1)
+    assert set(np.unique(out["e"])) <= set(range(9))
+    syn.save(tmp_path / "aim.json")
+    again = AIMSynthesizer.load(tmp_path / "aim.json")
+    np.testing.assert_array_equal(again.compression_.maps["e"], comp.maps["e"])
+    pd.testing.assert_frame_equal(again.sample(500, rng=2), syn.sample(500, rng=2))
+
+
+def test_a_one_way_marginal_left_too_noisy_is_measured_again_within_the_cap():
+    rng = np.random.default_rng(4)
+    n = 6000
+    frame = pd.DataFrame(
+        {
+            "a": rng.integers(0, 2, n),
+            "b": rng.integers(0, 2, n),
+            "w": rng.integers(0, 60, n),
+        }
+    )
+    domain = Domain({"a": 2, "b": 2, "w": 60})
+    syn = AIMSynthesizer(rounds=48).fit(
+        frame, schema=domain, epsilon=1.0, delta=1e-9, rng=0
+    )
+    entries = list(syn.ledger)
+    again = [e for e in entries if e.event.label.startswith("1-way again")]
+    # The start's sigma is ~48 (rho / 48 rounds, alpha = 0.9): normalised L1 noise
+    # sqrt(2/pi) sigma n / N is ~0.38 for w (60 values) and ~0.013 for a and b,
+    # against a tolerance of 0.05. N's estimate from the noisy totals has sd ~48,
+    # so neither side of the tolerance can flip (> 90 sd away).
+    assert [e.event.columns for e in again] == [("w",)]
+    # w asks for far more than the cap: the 1-way share is exactly half the budget
+    whole = conv.rho_for_epsilon(1.0, 1e-9)
+    one_way = [e for e in entries[:4] if e.event.kind == "gaussian"]
+    assert len(one_way) == 4
+    spent = sum(e.count * conv.event_cost(e.event).rho for e in one_way)
+    assert spent == pytest.approx(0.5 * whole, rel=1e-6)
+
+
+def test_water_fill_gives_what_is_asked_when_it_fits_and_shares_by_weight_otherwise():
+    assert _water_fill({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 1.0}, 5.0) == {
+        "a": 1.0,
+        "b": 2.0,
+    }
+    got = _water_fill({"a": 10.0, "b": 0.1}, {"a": 1.0, "b": 1.0}, 1.0)
+    assert got["b"] == 0.1 and got["a"] == pytest.approx(0.9, rel=1e-9)
+    got = _water_fill({"a": 100.0, "b": 100.0}, {"a": 1.0, "b": 8.0}, 9.0)
+    assert got == pytest.approx({"a": 1.0, "b": 8.0}, rel=1e-9)
+    assert sum(got.values()) <= 9.0

@@ -56,3 +56,18 @@ def test_round_trip_through_dict():
 def test_no_threshold_is_the_identity(threshold):
     comp = Compression.from_noisy(DOMAIN, NOISY, threshold=threshold)
     assert comp.compressed == DOMAIN
+
+
+def test_a_column_whose_every_value_is_small_keeps_its_codes():
+    # merging every value would leave one code: nothing told apart, no signal kept
+    comp = Compression.from_noisy(DOMAIN, NOISY, threshold=1000.0)
+    assert comp.compressed == DOMAIN
+    assert comp.compressed == Compression.identity(DOMAIN).compressed
+    codes = np.array([[4, 2], [0, 1]])
+    ident = Compression.identity(DOMAIN)
+    np.testing.assert_array_equal(
+        ident.expand(
+            ident.compress(Dataset(codes, DOMAIN)), np.random.default_rng(0)
+        ).codes,
+        codes,
+    )
