@@ -44,6 +44,10 @@ class Measurement:
             read-only float64 copy.
         sigma: the standard deviation of the noise on each cell (> 0); the
             measurement weighs ``1 / sigma**2`` in the Gaussian likelihood.
+        scale: optional per-cell multipliers of ``sigma`` (finite, > 0; the
+            shape or size of ``values``): a cell that sums ``k`` noisy counts
+            (a compressed value) has noise ``sigma * sqrt(k)`` and weighs
+            ``1 / (k sigma**2)``.
 
     Raises:
         ValidationError: if ``columns`` is empty or repeats a column, ``values``
@@ -58,6 +62,7 @@ class Measurement:
     columns: tuple[str, ...]
     values: np.ndarray
     sigma: float
+    scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         cols = self.columns
@@ -99,6 +104,25 @@ class Measurement:
         object.__setattr__(self, "columns", cols)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "sigma", float(sigma))
+        if self.scale is not None:
+            scale = np.array(self.scale, dtype=np.float64)
+            if scale.size != values.size or not (
+                np.isfinite(scale).all() and (scale > 0).all()
+            ):
+                raise ValidationError(
+                    f"`scale` ({scale.size} cells) must hold one finite multiplier "
+                    f"> 0 per cell of `values` ({values.size} cells)."
+                )
+            scale = scale.reshape(values.shape)
+            scale.flags.writeable = False
+            object.__setattr__(self, "scale", scale)
+
+    def precision(self, domain: Domain) -> float | np.ndarray:
+        """``1 / noise variance``: a number, or per cell (shaped as :meth:`table`)."""
+        if self.scale is None:
+            return 1.0 / self.sigma**2
+        shape = domain.project(self.columns).shape
+        return 1.0 / (self.sigma * self.scale.reshape(shape)) ** 2
 
     def table(self, domain: Domain) -> np.ndarray:
         """``values`` shaped as the marginal of ``domain`` over ``columns``.
@@ -252,8 +276,12 @@ def _resolve_total(
             "`total` (None) must be given when there are no measurements: "
             "there is nothing to estimate the number of rows from."
         )
+    # the precision of each measurement's sum: 1 / (sum of its cells' variances)
     precision = np.array(
-        [1.0 / (m.sigma**2 * t.size) for m, t in zip(measurements, tables, strict=True)]
+        [
+            1.0 / (m.sigma**2 * (t.size if m.scale is None else np.sum(m.scale**2)))
+            for m, t in zip(measurements, tables, strict=True)
+        ]
     )
     sums = np.array([t.sum() for t in tables])
     return max(1.0, float(np.sum(precision * sums) / precision.sum()))
@@ -285,17 +313,21 @@ def _problem(
     constant = 0.0
     for m, table in zip(measurements, tables, strict=True):
         attrs = tuple(sorted(m.columns, key=position.__getitem__))
-        y = np.transpose(table, [m.columns.index(a) for a in attrs])
-        w = 1.0 / m.sigma**2
+        axes = [m.columns.index(a) for a in attrs]
+        y = np.transpose(table, axes)
+        w = m.precision(tree.domain)
+        if isinstance(w, np.ndarray):
+            w = np.transpose(w, axes)
         acc = sums.setdefault(attrs, [0.0, np.zeros(y.shape)])
-        acc[0] += w
+        acc[0] = acc[0] + w
         acc[1] = acc[1] + w * y
-        constant += 0.5 * w * float(np.sum(y * y))
+        constant += 0.5 * float(np.sum(w * y * y))
     targets = []
     for attrs, (weight, weighted) in sums.items():
         mean = np.asarray(weighted) / weight
-        constant -= 0.5 * float(weight) * float(np.sum(mean * mean))
-        targets.append(Target(attrs, tree.home(attrs), mean, float(weight)))
+        constant -= 0.5 * float(np.sum(weight * mean * mean))
+        combined = weight if isinstance(weight, np.ndarray) else float(weight)
+        targets.append(Target(attrs, tree.home(attrs), mean, combined))
     return Problem(plan, tuple(targets), total, max(constant, 0.0))
 
 

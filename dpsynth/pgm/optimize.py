@@ -67,13 +67,14 @@ class Target:
         attributes: the measured attributes, in clique axis order.
         clique: the index of a tree clique that holds them.
         values: the weighted mean of the noisy counts (axes in that order).
-        weight: the total precision, ``sum 1 / sigma**2``.
+        weight: the total precision, ``sum 1 / sigma**2``: a number, or one per
+            cell (shaped as ``values``) when a measurement's cells differ.
     """
 
     attributes: tuple[str, ...]
     clique: int
     values: np.ndarray
-    weight: float
+    weight: float | np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,7 +135,8 @@ class _Engine:
         self.tcells = np.cumsum([0] + [t.values.size for t in targets])
         self.y = np.concatenate([t.values.ravel() for t in targets] or [np.zeros(0)])
         self.w = np.concatenate(
-            [np.full(t.values.size, t.weight) for t in targets] or [np.zeros(0)]
+            [np.broadcast_to(t.weight, t.values.shape).ravel() for t in targets]
+            or [np.zeros(0)]
         )
         self.reduction = ReductionPlan(
             tree, [(t.attributes, t.clique) for t in targets]
@@ -234,7 +236,8 @@ def minimize(
     spare = (eng.buffer(), eng.buffer())
     x_probs, x_mu, x_loss = z.probs.copy(), z.mu, z.loss
     n = problem.total
-    lip = n * sum(t.weight for t in problem.targets)  # always acceptable (Pinsker)
+    # always acceptable (Pinsker), with each target's largest cell weight
+    lip = n * sum(float(np.max(t.weight)) for t in problem.targets)
     acc, it, converged, history, tested = 0.0, 0, False, [x_loss], False
     while it < iters:
         for _ in range(_MAX_BACKTRACKS):

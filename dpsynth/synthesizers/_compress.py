@@ -97,6 +97,17 @@ class Compression:
         mapping = self.maps[column]
         return np.bincount(mapping, weights=counts, minlength=int(mapping.max()) + 1)
 
+    def count_scale(self, column: str) -> np.ndarray | None:
+        """Per compressed code, ``sqrt`` of how many codes it sums; ``None`` if none.
+
+        A compressed noisy count sums that many independent noisy counts, so its
+        noise is ``sigma`` times this (:class:`dpsynth.pgm.Measurement`'s
+        ``scale``).
+        """
+        if self.is_identity(column):
+            return None
+        return np.sqrt(np.bincount(self.maps[column]).astype(np.float64))
+
     def expand(self, dataset: Dataset, rng: np.random.Generator) -> Dataset:
         """Compressed codes back to original codes.
 

@@ -271,12 +271,20 @@ class AIMSynthesizer(Synthesizer):
         domain = dataset.domain
         measurements = [
             Measurement(
-                columns=(c,), values=comp.compress_counts(c, noisy1[c]), sigma=sigma1
+                columns=(c,),
+                values=comp.compress_counts(c, noisy1[c]),
+                sigma=sigma1,
+                scale=comp.count_scale(c),
             )
             for c in cols
         ]
         measurements += [
-            Measurement(columns=(c,), values=comp.compress_counts(c, y2), sigma=s2)
+            Measurement(
+                columns=(c,),
+                values=comp.compress_counts(c, y2),
+                sigma=s2,
+                scale=comp.count_scale(c),
+            )
             for c, (y2, s2) in extra.items()
         ]
         model = estimate(domain, measurements, iters=self.iters)

@@ -121,7 +121,10 @@ class MSTSynthesizer(Synthesizer):
         small = comp.compress(dataset)
         measurements = [
             Measurement(
-                columns=(c,), values=comp.compress_counts(c, noisy1[c]), sigma=sigma1
+                columns=(c,),
+                values=comp.compress_counts(c, noisy1[c]),
+                sigma=sigma1,
+                scale=comp.count_scale(c),
             )
             for c in cols
         ]

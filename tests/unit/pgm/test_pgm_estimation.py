@@ -291,3 +291,28 @@ def test_measurement_values_are_a_read_only_copy():
     assert isinstance(m.sigma, float)
     with pytest.raises(ValueError, match="read-only"):
         m.values[0] = 5.0
+
+
+def test_per_cell_scale_weighs_each_cell_by_its_own_noise():
+    # Two measurements of one 3-cell marginal; the first says 1000 for the last
+    # cell but with noise 1e4 times larger there (a compressed cell summing 1e8
+    # counts would have that). The fit follows the precise cells.
+    dom = Domain({"a": 3})
+    loud = Measurement(
+        columns=("a",),
+        values=np.array([10.0, 20.0, 1000.0]),
+        sigma=1.0,
+        scale=np.array([1.0, 1.0, 1e4]),
+    )
+    quiet = Measurement(columns=("a",), values=np.array([10.0, 20.0, 30.0]), sigma=1.0)
+    model = estimate(dom, [loud, quiet], iters=3000)
+    np.testing.assert_allclose(model.project(("a",)), [10.0, 20.0, 30.0], atol=0.5)
+    # without the scale the last cell is the average of 1000 and 30
+    plain = Measurement(columns=("a",), values=loud.values, sigma=1.0)
+    assert estimate(dom, [plain, quiet], iters=3000).project(("a",))[2] > 400
+
+
+@pytest.mark.parametrize("scale", [[1.0, 1.0], [1.0, 0.0, 1.0], [1.0, np.inf, 1.0]])
+def test_a_bad_scale_is_refused(scale):
+    with pytest.raises(ValidationError, match="`scale`"):
+        Measurement(columns=("a",), values=np.zeros(3), sigma=1.0, scale=scale)

@@ -71,3 +71,9 @@ def test_a_column_whose_every_value_is_small_keeps_its_codes():
         ).codes,
         codes,
     )
+
+
+def test_count_scale_is_the_root_of_how_many_codes_a_compressed_code_sums():
+    comp = Compression.from_noisy(DOMAIN, NOISY, threshold=3.0)
+    np.testing.assert_allclose(comp.count_scale("a"), [1.0, 1.0, np.sqrt(3.0)])
+    assert comp.count_scale("b") is None
