@@ -17,6 +17,7 @@ import numpy as np
 
 from dpsynth.data.dataset import Dataset, code_dtype
 from dpsynth.data.domain import Domain
+from dpsynth.pgm import Measurement
 
 __all__ = ["Compression"]
 
@@ -96,6 +97,18 @@ class Compression:
         """A 1-way count vector of ``column`` summed into compressed codes."""
         mapping = self.maps[column]
         return np.bincount(mapping, weights=counts, minlength=int(mapping.max()) + 1)
+
+    def measurement(self, column: str, noisy: np.ndarray, sigma: float) -> Measurement:
+        """A noisy 1-way marginal of ``column`` as a compressed-domain measurement.
+
+        Merged counts are summed and their noise scaled by :meth:`count_scale`.
+        """
+        return Measurement(
+            columns=(column,),
+            values=self.compress_counts(column, noisy),
+            sigma=sigma,
+            scale=self.count_scale(column),
+        )
 
     def count_scale(self, column: str) -> np.ndarray | None:
         """Per compressed code, ``sqrt`` of how many codes it sums; ``None`` if none.

@@ -269,24 +269,8 @@ class AIMSynthesizer(Synthesizer):
         self.compression_ = comp
         dataset = comp.compress(dataset)
         domain = dataset.domain
-        measurements = [
-            Measurement(
-                columns=(c,),
-                values=comp.compress_counts(c, noisy1[c]),
-                sigma=sigma1,
-                scale=comp.count_scale(c),
-            )
-            for c in cols
-        ]
-        measurements += [
-            Measurement(
-                columns=(c,),
-                values=comp.compress_counts(c, y2),
-                sigma=s2,
-                scale=comp.count_scale(c),
-            )
-            for c, (y2, s2) in extra.items()
-        ]
+        measurements = [comp.measurement(c, noisy1[c], sigma1) for c in cols]
+        measurements += [comp.measurement(c, y2, s2) for c, (y2, s2) in extra.items()]
         model = estimate(domain, measurements, iters=self.iters)
         exact = dict(
             zip(

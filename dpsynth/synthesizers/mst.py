@@ -119,15 +119,7 @@ class MSTSynthesizer(Synthesizer):
             dataset.domain, noisy1, threshold=self.compress_sigmas * sigma1
         )
         small = comp.compress(dataset)
-        measurements = [
-            Measurement(
-                columns=(c,),
-                values=comp.compress_counts(c, noisy1[c]),
-                sigma=sigma1,
-                scale=comp.count_scale(c),
-            )
-            for c in cols
-        ]
+        measurements = [comp.measurement(c, noisy1[c], sigma1) for c in cols]
         callback("measure 1-way", 1, stages)
         # 2. select a spanning tree
         edges: list[tuple[str, str]] = []
