@@ -131,7 +131,7 @@ class AIMSynthesizer(Synthesizer):
         declared fully adaptive first
         (:meth:`~dpsynth.privacy.accountant.PrivacyAccountant.declare_fully_adaptive`):
         the whole ledger composes in zCDP, a valid privacy filter, as in the
-        paper (Theorem 1), and never by privacy loss distributions. All scales
+        paper's own analysis, and never by privacy loss distributions. All scales
         are planned from what remains, and the last round lands the ledger on
         the budget, never above. The row count is never read.
 
@@ -375,9 +375,10 @@ class AIMSynthesizer(Synthesizer):
         ``N`` is estimated from the start's noisy totals (inverse-variance
         weighted over the columns; post-processing), and every column above
         ``one_way_tolerance`` gets a second measurement sized so that the two
-        together meet it, all scaled down to fit ``one_way_max_share`` of the
-        budget (counting the start). Sizing noise from noisy outputs is why
-        AIM's ledger is fully adaptive.
+        together meet it; when that would take more than ``one_way_max_share``
+        of the budget (counting the start), the share is water-filled with
+        rho proportional to ``n**(2/3)`` (:func:`_water_fill`). Sizing noise from
+        noisy outputs is why AIM's ledger is fully adaptive.
 
         Returns:
             ``{column: (noisy counts, sigma)}`` of the second measurements.
