@@ -14,7 +14,8 @@ when complete, so a failure leaves nothing behind. :func:`make_release` fits,
 samples and writes, charging a :class:`~dpsynth.privacy.store.BudgetStore` through
 a reservation made before any noise is drawn; :func:`write_release` writes the
 bundle of a synthesizer fitted already; :func:`read_manifest` and
-:func:`verify_release` read and check one. See ``docs/releases.md``.
+:func:`verify_release` (from :mod:`dpsynth.release_check`, re-exported here)
+read and check one. See ``docs/releases.md``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import contextlib
 import errno
 import json
 import logging
-import math
 import os
 import platform
 import shutil
@@ -47,7 +47,17 @@ from dpsynth.errors import InternalError, ValidationError
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.privacy.budget import PrivacyBudget
 from dpsynth.privacy.store import BudgetStore, fingerprint_file
-from dpsynth.privacy.verify import VerificationResult, verify_ledger
+from dpsynth.release_check import (
+    FORMAT,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    VERSION,
+    FileCheck,
+    ReleaseCheck,
+    is_release,
+    read_manifest,
+    verify_release,
+)
 from dpsynth.synthesizers.base import Progress, Synthesizer
 
 __all__ = [
@@ -70,10 +80,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FORMAT = "dpsynth-release"
-VERSION = 1
-MANIFEST_FILE = "manifest.json"
-MODEL_FILE = "model.json"
 #: What the manifest's ``seed`` says when no seed was given.
 SEED_FROM_OS = "OS entropy"
 #: The default method is the first of these that is registered.
@@ -152,7 +158,7 @@ def check_destination(out_dir: str | os.PathLike[str], *, overwrite: bool) -> Pa
                 f"`out` ({shown!r}) must be empty or absent: it holds files. Choose "
                 "a new folder, or pass --overwrite to replace a previous release."
             )
-        if not _is_release(out):
+        if not is_release(out):
             raise ValidationError(
                 f"`out` ({shown!r}) must be a previous release to be overwritten: it "
                 f"holds files but no dpsynth {MANIFEST_FILE}. Nothing was deleted."
@@ -163,13 +169,6 @@ def check_destination(out_dir: str | os.PathLike[str], *, overwrite: bool) -> Pa
             f"{str(out.parent)!r} first."
         )
     return out
-
-
-def _is_release(folder: Path) -> bool:
-    try:
-        return _load_manifest(folder / MANIFEST_FILE).get("format") == FORMAT
-    except ValidationError:
-        return False
 
 
 def _fsync(path: Path) -> None:
@@ -650,198 +649,3 @@ def _store(store: Any, dataset: str | None) -> tuple[BudgetStore, str] | None:
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     logger.debug("%s %d/%d", stage, done, total)
-
-
-# ---------------------------------------------------------------------- reading
-def _load_manifest(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError(
-            f"`path` ({str(path)!r}) must be a release manifest (JSON): {exc}"
-        ) from exc
-    if not isinstance(value, dict):
-        raise ValidationError(f"`path` ({str(path)!r}) must hold a JSON object.")
-    return value
-
-
-def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Reads a release's manifest.
-
-    Args:
-        path: the release folder, or its ``manifest.json``.
-
-    Returns:
-        The manifest dict.
-
-    Raises:
-        ValidationError: if it is not a dpsynth release manifest of this version.
-    """
-    p = Path(path)
-    manifest = _load_manifest(p / MANIFEST_FILE if p.is_dir() else p)
-    if manifest.get("format") != FORMAT:
-        raise ValidationError(
-            f"`path` ({str(path)!r}) must be a {FORMAT!r} manifest; its format is "
-            f"{manifest.get('format')!r}."
-        )
-    if manifest.get("version") != VERSION:
-        raise ValidationError(
-            f"`version` ({manifest.get('version')!r}) must be {VERSION}."
-        )
-    return manifest
-
-
-@dataclass(frozen=True, kw_only=True)
-class FileCheck:
-    """The hash check of one file of a release.
-
-    Attributes:
-        name: the file name inside the release folder.
-        expected: the SHA-256 the manifest records.
-        actual: the file's SHA-256, or ``None`` if the file is absent.
-        required: whether an absent file fails the check.
-    """
-
-    name: str
-    expected: str | None
-    actual: str | None
-    required: bool
-
-    @property
-    def ok(self) -> bool:
-        """Whether the file matches (or is absent and not required)."""
-        if self.actual is None:
-            return not self.required
-        return self.actual == self.expected
-
-    def describe(self) -> str:
-        """One line: the file and its verdict."""
-        if self.actual is None:
-            verdict = "MISSING" if self.required else "absent, not checked"
-        elif self.ok:
-            verdict = "sha256 OK"
-        else:
-            verdict = "sha256 MISMATCH (the file changed after the release)"
-        return f"{self.name:<20} {verdict}"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReleaseCheck:
-    """The outcome of :func:`verify_release`.
-
-    Attributes:
-        ok: every check passed.
-        path: the release folder.
-        manifest: the manifest read.
-        ledger: the independent recomputation of the ledger.
-        files: the hash checks of the synthetic table and the model.
-        claim_matches: whether the manifest's ``claimed`` block agrees with the
-            recomputed ledger (budget, and epsilon spent).
-        model_ledger_matches: whether ``model.json`` holds the manifest's ledger
-            (``None`` when the model is absent and not required).
-    """
-
-    ok: bool
-    path: Path
-    manifest: dict[str, Any]
-    ledger: VerificationResult
-    files: tuple[FileCheck, ...]
-    claim_matches: bool
-    model_ledger_matches: bool | None
-
-    def summary(self) -> str:
-        """A printable report: the ledger's, then the release's checks."""
-        claimed = self.manifest.get("claimed") or {}
-        model = {
-            True: "matches the manifest",
-            False: "DIFFERS from the manifest",
-            None: "not checked (model absent)",
-        }[self.model_ledger_matches]
-        lines = [
-            self.ledger.summary(),
-            "",
-            f"release: {self.path} ({self.manifest.get('method')}, created "
-            f"{self.manifest.get('created')})",
-            *(f"  {f.describe()}" for f in self.files),
-            f"  claimed epsilon = {claimed.get('epsilon')!r} at delta = "
-            f"{claimed.get('delta')!r}, spent {claimed.get('epsilon_spent')!r}: "
-            + ("matches the ledger" if self.claim_matches else "DOES NOT MATCH"),
-            f"  model ledger: {model}",
-            f"release verdict: {'OK' if self.ok else 'FAILED'}",
-        ]
-        return "\n".join(lines)
-
-
-def verify_release(path: str | os.PathLike[str]) -> ReleaseCheck:
-    """Checks a release: its ledger, its claim and the hashes of its files.
-
-    The ledger's epsilon is recomputed from its events alone
-    (:func:`~dpsynth.privacy.verify.verify_ledger`); the manifest's ``claimed``
-    block must agree with it; the synthetic table and the model must have the
-    recorded SHA-256; the model must hold the same ledger.
-
-    Args:
-        path: the release folder (its files must be present), or its
-            ``manifest.json`` (files absent next to it are reported, not failed:
-            a reviewer may hold the manifest alone).
-
-    Returns:
-        The checks; ``check.ok`` is the verdict, ``check.summary()`` a report.
-
-    Raises:
-        ValidationError: if ``path`` holds no readable release manifest.
-    """
-    p = Path(path)
-    folder, required = (p, True) if p.is_dir() else (p.parent, False)
-    manifest = read_manifest(p)
-    ledger = verify_ledger(manifest.get("ledger"))
-    output = manifest.get("output") or {}
-    model = manifest.get("model") or {}
-    files = tuple(
-        _check_file(folder, str(entry.get("file", "")), entry.get("sha256"), required)
-        for entry in (output, model)
-    )
-    claim = manifest.get("claimed") or {}
-    claim_matches = (
-        claim.get("epsilon") == ledger.budget.epsilon
-        and claim.get("delta") == ledger.budget.delta
-        and isinstance(claim.get("epsilon_spent"), int | float)
-        and math.isclose(
-            claim["epsilon_spent"], ledger.recomputed_epsilon, rel_tol=1e-9
-        )
-    )
-    model_ledger = _model_ledger_matches(folder, files[1], manifest.get("ledger"))
-    ok = ledger.ok and claim_matches and all(f.ok for f in files)
-    ok = ok and model_ledger is not False
-    return ReleaseCheck(
-        ok=ok,
-        path=folder,
-        manifest=manifest,
-        ledger=ledger,
-        files=files,
-        claim_matches=claim_matches,
-        model_ledger_matches=model_ledger,
-    )
-
-
-def _check_file(folder: Path, name: str, expected: Any, required: bool) -> FileCheck:
-    target = folder / name
-    if not name or Path(name).name != name:  # a manifest may not point elsewhere
-        return FileCheck(name=name or "?", expected=None, actual="", required=True)
-    actual = _sha256(target) if target.is_file() else None
-    return FileCheck(
-        name=name,
-        expected=expected if isinstance(expected, str) else None,
-        actual=actual,
-        required=required,
-    )
-
-
-def _model_ledger_matches(folder: Path, check: FileCheck, ledger: Any) -> bool | None:
-    if check.actual is None:
-        return None if not check.required else False
-    try:
-        model = json.loads((folder / check.name).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(model, dict) and model.get("ledger") == ledger
