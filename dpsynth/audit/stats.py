@@ -1,0 +1,261 @@
+"""Interval and hypothesis-test arithmetic for privacy audits.
+
+Every rate an audit reports comes with an exact (Clopper-Pearson) or Wilson
+interval, and the empirical epsilon is a one-sided lower confidence bound built
+from Clopper-Pearson bounds on an attack's error rates. These functions take
+counts, never records, and draw no randomness.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from dpsynth.errors import ValidationError
+
+__all__ = [
+    "EpsilonLowerBound",
+    "clopper_pearson",
+    "epsilon_lower_bound",
+    "holm",
+    "wilson",
+]
+
+Side = Literal["two-sided", "lower", "upper"]
+
+
+def _counts(successes: object, trials: object) -> tuple[int, int]:
+    ok = all(
+        isinstance(v, int) and not isinstance(v, bool) for v in (successes, trials)
+    )
+    if not ok or not 0 <= successes <= trials:  # type: ignore[operator]
+        raise ValidationError(
+            f"`successes` ({successes!r}) and `trials` ({trials!r}) must be integers "
+            "with 0 <= successes <= trials."
+        )
+    return int(successes), int(trials)  # type: ignore[call-overload]
+
+
+def _confidence(confidence: object) -> float:
+    ok = isinstance(confidence, int | float) and not isinstance(confidence, bool)
+    if not ok or not 0 < confidence < 1:  # type: ignore[operator]
+        raise ValidationError(
+            f"`confidence` ({confidence!r}) must be in the open interval (0, 1)."
+        )
+    return float(confidence)  # type: ignore[arg-type]
+
+
+def clopper_pearson(
+    successes: int,
+    trials: int,
+    *,
+    confidence: float = 0.95,
+    side: Side = "two-sided",
+) -> tuple[float, float]:
+    """The exact binomial confidence interval for a rate.
+
+    Inverts the binomial test with beta quantiles, so the coverage is at least
+    ``confidence`` for every true rate (conservative, never optimistic).
+
+    Args:
+        successes: the number of hits, ``0 <= successes <= trials``.
+        trials: the number of trials; 0 gives the uninformative ``(0, 1)``.
+        confidence: the coverage, in (0, 1).
+        side: ``"two-sided"`` splits ``1 - confidence`` between the tails;
+            ``"upper"`` bounds the rate from above only (the lower end is 0),
+            ``"lower"`` from below only (the upper end is 1).
+
+    Returns:
+        ``(low, high)``.
+
+    Raises:
+        ValidationError: bad counts, confidence or side.
+
+    Example:
+        >>> low, high = clopper_pearson(0, 10)
+        >>> low, round(high, 4)
+        (0.0, 0.3085)
+
+    References:
+        Clopper, Pearson. The use of confidence or fiducial limits illustrated
+        in the case of the binomial. Biometrika 26(4), 1934.
+    """
+    from scipy.stats import beta
+
+    k, n = _counts(successes, trials)
+    conf = _confidence(confidence)
+    if side not in ("two-sided", "lower", "upper"):
+        raise ValidationError(
+            f"`side` ({side!r}) must be 'two-sided', 'lower' or 'upper'."
+        )
+    if n == 0:
+        return 0.0, 1.0
+    alpha = 1.0 - conf
+    tail = alpha / 2 if side == "two-sided" else alpha
+    low = 0.0 if k == 0 or side == "upper" else float(beta.ppf(tail, k, n - k + 1))
+    high = 1.0 if k == n or side == "lower" else float(beta.isf(tail, k + 1, n - k))
+    return low, high
+
+
+def wilson(
+    successes: int, trials: int, *, confidence: float = 0.95
+) -> tuple[float, float]:
+    """The Wilson score interval (two-sided) for a rate.
+
+    Narrower than Clopper-Pearson and close to nominal coverage on average, but
+    not guaranteed at every rate; audits use it for descriptive intervals and
+    Clopper-Pearson where a bound must hold.
+
+    Example:
+        >>> [round(x, 4) for x in wilson(5, 10)]
+        [0.2366, 0.7634]
+
+    References:
+        Wilson. Probable inference, the law of succession, and statistical
+        inference. JASA 22(158), 1927.
+    """
+    from statistics import NormalDist
+
+    k, n = _counts(successes, trials)
+    conf = _confidence(confidence)
+    if n == 0:
+        return 0.0, 1.0
+    z = NormalDist().inv_cdf(1 - (1 - conf) / 2)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    # at k = 0 (k = n) the end is exactly 0 (1); rounding must not move it
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return low, high
+
+
+@dataclass(frozen=True, kw_only=True)
+class EpsilonLowerBound:
+    """An empirical lower bound on epsilon from one attack's error counts.
+
+    Attributes:
+        lower_bound: epsilon such that the mechanism cannot be ``(eps, delta)``-DP
+            for any smaller ``eps``, with probability at least ``confidence``
+            over the audit's randomness; 0 when the counts prove nothing.
+        confidence: the one-sided confidence of the bound.
+        delta: the delta it is stated at.
+        fpr_upper: the Clopper-Pearson upper bound on the false-positive rate.
+        fnr_upper: the same for the false-negative rate.
+    """
+
+    lower_bound: float
+    confidence: float
+    delta: float
+    fpr_upper: float
+    fnr_upper: float
+
+
+def epsilon_lower_bound(
+    *,
+    true_positives: int,
+    false_negatives: int,
+    false_positives: int,
+    true_negatives: int,
+    delta: float,
+    confidence: float = 0.95,
+) -> EpsilonLowerBound:
+    """A one-sided lower confidence bound on epsilon from a membership test.
+
+    Any test of "member" against "non-member" on an ``(eps, delta)``-DP mechanism
+    has ``FPR + e^eps FNR >= 1 - delta`` and ``FNR + e^eps FPR >= 1 - delta``. With
+    ``u_fp`` and ``u_fn`` one-sided Clopper-Pearson upper bounds on the two rates,
+    each at level ``(1 - confidence) / 2`` (a union bound), ``eps >= max(log((1 -
+    delta - u_fp) / u_fn), log((1 - delta - u_fn) / u_fp))`` holds with probability
+    at least ``confidence``. The decision threshold must be chosen on data that
+    is not counted here, or the bound is not valid.
+
+    Args:
+        true_positives: members the attack called members.
+        false_negatives: members it called non-members.
+        false_positives: non-members it called members.
+        true_negatives: non-members it called non-members.
+        delta: the delta of the claim being audited, in [0, 1).
+        confidence: the one-sided confidence, in (0, 1).
+
+    Returns:
+        The bound and the rate bounds behind it.
+
+    Raises:
+        ValidationError: negative or non-integer counts, no members or no
+            non-members, a bad delta or confidence.
+
+    Example:
+        >>> b = epsilon_lower_bound(true_positives=1000, false_negatives=0,
+        ...     false_positives=0, true_negatives=1000, delta=1e-5)
+        >>> round(b.lower_bound, 2)
+        5.6
+
+    References:
+        Jagielski, Ullman, Oprea. Auditing Differentially Private Machine
+        Learning: How Private is Private SGD? NeurIPS 2020 (Section 3).
+    """
+    counts = (true_positives, false_negatives, false_positives, true_negatives)
+    if not all(
+        isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts
+    ):
+        raise ValidationError(
+            f"`counts` ({counts!r}) must be non-negative integers (true positives, "
+            "false negatives, false positives, true negatives)."
+        )
+    tp, fn, fp, tn = counts
+    if tp + fn == 0 or fp + tn == 0:
+        raise ValidationError(
+            f"`counts` ({counts!r}) must include members (tp + fn > 0) and "
+            "non-members (fp + tn > 0): a bound needs both error rates."
+        )
+    ok = isinstance(delta, int | float) and not isinstance(delta, bool)
+    if not ok or not 0 <= delta < 1:
+        raise ValidationError(f"`delta` ({delta!r}) must be in [0, 1).")
+    conf = _confidence(confidence)
+    level = 1 - (1 - conf) / 2
+    u_fp = clopper_pearson(fp, fp + tn, confidence=level, side="upper")[1]
+    u_fn = clopper_pearson(fn, tp + fn, confidence=level, side="upper")[1]
+    bounds = [0.0]
+    for num, den in ((1 - delta - u_fp, u_fn), (1 - delta - u_fn, u_fp)):
+        if num > 0 and den > 0:
+            bounds.append(math.log(num / den))
+    return EpsilonLowerBound(
+        lower_bound=max(bounds),
+        confidence=conf,
+        delta=float(delta),
+        fpr_upper=u_fp,
+        fnr_upper=u_fn,
+    )
+
+
+def holm(p_values: Sequence[float], *, alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down procedure: which hypotheses to reject at family level alpha.
+
+    Controls the probability of any false rejection across the battery at
+    ``alpha`` under any dependence between the tests.
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03, 0.2], alpha=0.05)
+        [True, False, False, False]
+
+    References:
+        Holm. A simple sequentially rejective multiple test procedure.
+        Scandinavian Journal of Statistics 6(2), 1979.
+    """
+    ps = [float(p) for p in p_values]
+    if any(not 0 <= p <= 1 for p in ps):
+        raise ValidationError(f"`p_values` ({p_values!r}) must be in [0, 1].")
+    if not 0 < alpha < 1:
+        raise ValidationError(f"`alpha` ({alpha!r}) must be in (0, 1).")
+    order = sorted(range(len(ps)), key=ps.__getitem__)
+    reject = [False] * len(ps)
+    m = len(ps)
+    for rank, i in enumerate(order):
+        if ps[i] > alpha / (m - rank):
+            break
+        reject[i] = True
+    return reject
