@@ -5,16 +5,22 @@ So far: :mod:`dpsynth.audit.stats`, the interval and epsilon-bound arithmetic.
 
 from dpsynth.audit.stats import (
     EpsilonLowerBound,
+    Roc,
     clopper_pearson,
+    epsilon_from_split,
     epsilon_lower_bound,
     holm,
+    roc,
     wilson,
 )
 
 __all__ = [
     "EpsilonLowerBound",
+    "Roc",
     "clopper_pearson",
+    "epsilon_from_split",
     "epsilon_lower_bound",
     "holm",
+    "roc",
     "wilson",
 ]

@@ -13,13 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from dpsynth.errors import ValidationError
 
 __all__ = [
     "EpsilonLowerBound",
+    "Roc",
     "clopper_pearson",
+    "epsilon_from_split",
     "epsilon_lower_bound",
     "holm",
+    "roc",
     "wilson",
 ]
 
@@ -259,3 +264,138 @@ def holm(p_values: Sequence[float], *, alpha: float = 0.05) -> list[bool]:
             break
         reject[i] = True
     return reject
+
+
+# ------------------------------------------------------------------------- ROC
+@dataclass(frozen=True, kw_only=True)
+class Roc:
+    """An attack's ROC curve: "member" when the score is at least a threshold.
+
+    Attributes:
+        thresholds: decreasing; ``thresholds[0]`` is ``+inf`` (nobody flagged).
+        fpr: the false-positive rate at each threshold (non-members flagged).
+        tpr: the true-positive rate at each threshold (members flagged).
+        auc: the area under the curve, ``P(member score > non-member score)``
+            with ties counted one half (the Mann-Whitney statistic).
+    """
+
+    thresholds: np.ndarray
+    fpr: np.ndarray
+    tpr: np.ndarray
+    auc: float
+
+    def tpr_at(self, fpr: float) -> float:
+        """The largest TPR among thresholds whose FPR is at most ``fpr``."""
+        ok = self.fpr <= fpr + 1e-15
+        return float(self.tpr[ok].max())
+
+
+def _scores(values: object, name: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0 or not np.isfinite(arr).all():
+        raise ValidationError(
+            f"`{name}` must be a non-empty array of finite scores; got "
+            f"{arr.size} values."
+        )
+    return arr
+
+
+def roc(member_scores: object, nonmember_scores: object) -> Roc:
+    """The ROC curve of scores where higher means "more likely a member".
+
+    Raises:
+        ValidationError: an empty score array or a non-finite score.
+    """
+    pos = _scores(member_scores, "member_scores")
+    neg = _scores(nonmember_scores, "nonmember_scores")
+    thresholds = np.unique(np.concatenate([pos, neg]))[::-1]
+    pos_sorted, neg_sorted = np.sort(pos), np.sort(neg)
+    # flagged at threshold t: score >= t
+    tp = pos.size - np.searchsorted(pos_sorted, thresholds, side="left")
+    fp = neg.size - np.searchsorted(neg_sorted, thresholds, side="left")
+    tpr = np.concatenate([[0.0], tp / pos.size])
+    fpr = np.concatenate([[0.0], fp / neg.size])
+    # Mann-Whitney with half ties, from the ranks of the pooled scores
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([pos, neg]))
+    u = ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2
+    return Roc(
+        thresholds=np.concatenate([[np.inf], thresholds]),
+        fpr=fpr,
+        tpr=tpr,
+        auc=float(u / (pos.size * neg.size)),
+    )
+
+
+def _bounds_at_thresholds(
+    pos: np.ndarray,
+    neg: np.ndarray,
+    thresholds: np.ndarray,
+    delta: float,
+    level: float,
+) -> np.ndarray:
+    """``epsilon_lower_bound`` for "member iff score >= t", for every threshold."""
+    from scipy.stats import beta
+
+    fn = np.searchsorted(np.sort(pos), thresholds, side="left")  # below t
+    fp = neg.size - np.searchsorted(np.sort(neg), thresholds, side="left")
+    tail = 1 - level
+
+    def upper(k: np.ndarray, n: int) -> np.ndarray:
+        out = np.ones(k.shape)
+        some = k < n
+        out[some] = beta.isf(tail, k[some] + 1, n - k[some])
+        return out
+
+    u_fp, u_fn = upper(fp, neg.size), upper(fn, pos.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(1 - delta - u_fp > 0, np.log((1 - delta - u_fp) / u_fn), 0.0)
+        b = np.where(1 - delta - u_fn > 0, np.log((1 - delta - u_fn) / u_fp), 0.0)
+    return np.maximum(0.0, np.maximum(a, b))
+
+
+def epsilon_from_split(
+    calibration: tuple[object, object],
+    evaluation: tuple[object, object],
+    *,
+    delta: float,
+    confidence: float = 0.95,
+) -> tuple[EpsilonLowerBound, float]:
+    """The empirical epsilon with a threshold chosen on a separate split.
+
+    The threshold that gives the largest bound on the calibration scores is
+    applied, unchanged, to the evaluation scores, and only the evaluation counts
+    enter :func:`epsilon_lower_bound`; choosing the threshold on the counted
+    data would make the bound optimistic (a maximum over many tests).
+
+    Args:
+        calibration: ``(member_scores, nonmember_scores)`` used only to choose.
+        evaluation: ``(member_scores, nonmember_scores)`` that are counted.
+        delta: the delta of the claim being audited.
+        confidence: the one-sided confidence of the bound.
+
+    Returns:
+        The bound on the evaluation split, and the threshold ("member" iff the
+        score is at least it).
+    """
+    conf = _confidence(confidence)
+    cal_pos = _scores(calibration[0], "calibration member scores")
+    cal_neg = _scores(calibration[1], "calibration non-member scores")
+    ev_pos = _scores(evaluation[0], "evaluation member scores")
+    ev_neg = _scores(evaluation[1], "evaluation non-member scores")
+    candidates = np.unique(np.concatenate([cal_pos, cal_neg]))
+    level = 1 - (1 - conf) / 2
+    scores = _bounds_at_thresholds(cal_pos, cal_neg, candidates, delta, level)
+    threshold = float(candidates[int(np.argmax(scores))])
+    tp = int((ev_pos >= threshold).sum())
+    fp = int((ev_neg >= threshold).sum())
+    bound = epsilon_lower_bound(
+        true_positives=tp,
+        false_negatives=ev_pos.size - tp,
+        false_positives=fp,
+        true_negatives=ev_neg.size - fp,
+        delta=delta,
+        confidence=conf,
+    )
+    return bound, threshold

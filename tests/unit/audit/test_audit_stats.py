@@ -2,10 +2,18 @@
 
 import math
 
+import numpy as np
 import pytest
-from scipy.stats import binom
+from scipy.stats import binom, mannwhitneyu
 
-from dpsynth.audit.stats import clopper_pearson, epsilon_lower_bound, holm, wilson
+from dpsynth.audit.stats import (
+    clopper_pearson,
+    epsilon_from_split,
+    epsilon_lower_bound,
+    holm,
+    roc,
+    wilson,
+)
 from dpsynth.errors import ValidationError
 
 
@@ -118,3 +126,62 @@ def test_holm_steps_down_and_stops_at_the_first_acceptance():
     assert holm([]) == []
     with pytest.raises(ValidationError):
         holm([1.5])
+
+
+# ------------------------------------------------------------------------ ROC
+def test_roc_of_separated_scores_and_its_shape():
+    curve = roc([2.0, 3.0], [0.0, 1.0])
+    assert curve.auc == 1.0 and curve.tpr_at(0.0) == 1.0
+    assert curve.fpr[0] == curve.tpr[0] == 0.0
+    assert curve.fpr[-1] == curve.tpr[-1] == 1.0
+    assert np.all(np.diff(curve.fpr) >= 0) and np.all(np.diff(curve.tpr) >= 0)
+
+
+def test_auc_is_the_mann_whitney_statistic_with_ties():
+    rng = np.random.default_rng(0)
+    pos, neg = rng.integers(0, 5, 300), rng.integers(0, 4, 200)  # many ties
+    u = mannwhitneyu(pos, neg).statistic
+    assert roc(pos, neg).auc == pytest.approx(u / (300 * 200), rel=1e-12)
+
+
+def test_auc_of_identical_distributions_is_a_half_within_its_null_spread():
+    rng = np.random.default_rng(1)
+    n = 2000
+    curve = roc(rng.normal(size=n), rng.normal(size=n))
+    # Var(AUC) under the null is (n1 + n0 + 1) / (12 n1 n0); 5.3 sd: two-sided 1e-7
+    sd = math.sqrt((2 * n + 1) / (12 * n * n))
+    assert abs(curve.auc - 0.5) < 5.3 * sd
+
+
+def test_split_bound_holds_its_confidence_on_a_mechanism_with_epsilon_zero():
+    # Members and non-members score alike: an epsilon = 0 mechanism. A valid 95%
+    # bound exceeds 0 in at most 5% of trials; with 200 trials, more than 25 such
+    # trials has probability below 1e-4 even at exactly 5%.
+    assert binom.sf(25, 200, 0.05) < 1e-4
+    rng = np.random.default_rng(2)
+    above = 0
+    for _ in range(200):
+        s = rng.normal(size=(4, 300))
+        bound, _ = epsilon_from_split((s[0], s[1]), (s[2], s[3]), delta=0.0)
+        above += bound.lower_bound > 0
+    assert above <= 25
+
+
+def test_split_bound_detects_a_strong_signal_up_to_what_n_targets_can_show():
+    # Members shifted by 3 sd (a 3-GDP mechanism: no finite epsilon at delta = 0).
+    # The bound is capped by the sample size: with 2000 targets per side a rate
+    # is never bounded below 1 - 0.025**(1/2000), so no count gives more than
+    # log(1 / u - 1) for that u.
+    rng = np.random.default_rng(3)
+    pos = rng.normal(3.0, 1.0, size=(2, 2000))
+    neg = rng.normal(0.0, 1.0, size=(2, 2000))
+    bound, _ = epsilon_from_split((pos[0], neg[0]), (pos[1], neg[1]), delta=0.0)
+    u = 1 - 0.025 ** (1 / 2000)
+    assert 2.0 < bound.lower_bound <= math.log(1 / u - 1)
+
+
+def test_roc_refuses_empty_or_non_finite_scores():
+    with pytest.raises(ValidationError, match="member_scores"):
+        roc([], [1.0])
+    with pytest.raises(ValidationError, match="nonmember_scores"):
+        roc([1.0], [np.nan])
