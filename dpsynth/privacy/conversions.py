@@ -255,13 +255,22 @@ def rho_for_epsilon(epsilon: float, delta: float) -> float:
         >>> approx_epsilon(rho, 1e-9) <= 1.0
         True
     """
+    epsilon, delta, trivial = _rho_search_args(epsilon, delta)
+    if trivial is not None:
+        return trivial
+    return _bisect_largest(lambda rho: approx_epsilon(rho, delta) <= epsilon)
+
+
+def _rho_search_args(epsilon: Any, delta: Any) -> tuple[float, float, float | None]:
+    """Checked ``(epsilon, delta)`` and the answer when no search is needed.
+
+    ``inf`` for an infinite epsilon, 0 for delta = 0 (no Gaussian fits).
+    """
     epsilon = _positive("epsilon", epsilon, allow_inf=True)
     delta = _delta(delta)
     if math.isinf(epsilon):
-        return math.inf
-    if delta == 0:
-        return 0.0
-    return _bisect_largest(lambda rho: approx_epsilon(rho, delta) <= epsilon)
+        return epsilon, delta, math.inf
+    return epsilon, delta, (0.0 if delta == 0 else None)
 
 
 def _bisect_largest(ok: Any) -> float:
@@ -310,12 +319,9 @@ def gaussian_rho_for_epsilon(epsilon: float, delta: float) -> float:
         >>> rho_for_epsilon(1.0, 1e-9) < gaussian_rho_for_epsilon(1.0, 1e-9)
         True
     """
-    epsilon = _positive("epsilon", epsilon, allow_inf=True)
-    delta = _delta(delta)
-    if math.isinf(epsilon):
-        return math.inf
-    if delta == 0:
-        return 0.0
+    epsilon, delta, trivial = _rho_search_args(epsilon, delta)
+    if trivial is not None:
+        return trivial
     mu = _bisect_largest(lambda m: m == 0 or _gaussian_profile(m, epsilon) <= delta)
     return mu * mu / 2
 
