@@ -224,12 +224,8 @@ def epsilon_lower_bound(
     level = 1 - (1 - conf) / 2
     u_fp = clopper_pearson(fp, fp + tn, confidence=level, side="upper")[1]
     u_fn = clopper_pearson(fn, tp + fn, confidence=level, side="upper")[1]
-    bounds = [0.0]
-    for num, den in ((1 - delta - u_fp, u_fn), (1 - delta - u_fn, u_fp)):
-        if num > 0 and den > 0:
-            bounds.append(math.log(num / den))
     return EpsilonLowerBound(
-        lower_bound=max(bounds),
+        lower_bound=float(_bound_from_uppers(u_fp, u_fn, float(delta))),
         confidence=conf,
         delta=float(delta),
         fpr_upper=u_fp,
@@ -349,9 +345,19 @@ def _bounds_at_thresholds(
         return out
 
     u_fp, u_fn = upper(fp, neg.size), upper(fn, pos.size)
+    return _bound_from_uppers(u_fp, u_fn, delta)
+
+
+def _bound_from_uppers(u_fp: object, u_fn: object, delta: float) -> np.ndarray:
+    """``max(0, log((1 - delta - u_fp) / u_fn), log((1 - delta - u_fn) / u_fp))``.
+
+    Elementwise; the upper bounds are > 0 (Clopper-Pearson never bounds a rate
+    at 0), and a numerator <= 0 proves nothing.
+    """
+    fp, fn = np.asarray(u_fp, dtype=np.float64), np.asarray(u_fn, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(1 - delta - u_fp > 0, np.log((1 - delta - u_fp) / u_fn), 0.0)
-        b = np.where(1 - delta - u_fn > 0, np.log((1 - delta - u_fn) / u_fp), 0.0)
+        a = np.where(1 - delta - fp > 0, np.log((1 - delta - fp) / fn), 0.0)
+        b = np.where(1 - delta - fn > 0, np.log((1 - delta - fn) / fp), 0.0)
     return np.maximum(0.0, np.maximum(a, b))
 
 

@@ -121,30 +121,29 @@ def test_charge_validation(path):
     assert store.spent("adult") == (0.1, 0.0)
 
 
-def test_other_file_is_refused(tmp_path):
+def _file_with_format(path, fmt):
+    """An SQLite file whose meta table names ``fmt`` as its format."""
     import sqlite3
 
-    p = tmp_path / "x.sqlite"
-    con = sqlite3.connect(p)
+    con = sqlite3.connect(path)
     con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    con.execute("INSERT INTO meta VALUES ('format', 'something-else')")
+    con.execute("INSERT INTO meta VALUES ('format', ?)", (fmt,))
     con.commit()
     con.close()
-    with pytest.raises(ValidationError, match="must be a dpsynth-budget-store/2"):
-        BudgetStore(p)
+    return path
 
 
-def test_a_format_1_store_is_refused_with_a_reason(tmp_path):
-    import sqlite3
-
-    p = tmp_path / "old.sqlite"
-    con = sqlite3.connect(p)
-    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    con.execute("INSERT INTO meta VALUES ('format', 'dpsynth-budget-store/1')")
-    con.commit()
-    con.close()
-    with pytest.raises(ValidationError, match="not valid when later releases"):
-        BudgetStore(p)
+@pytest.mark.parametrize(
+    ("fmt", "message"),
+    [
+        ("something-else", "must be a dpsynth-budget-store/2"),
+        ("dpsynth-budget-store/1", "not valid when later releases"),
+    ],
+)
+def test_other_or_older_files_are_refused_with_a_reason(tmp_path, fmt, message):
+    path = _file_with_format(tmp_path / "x.sqlite", fmt)
+    with pytest.raises(ValidationError, match=message):
+        BudgetStore(path)
 
 
 def test_fingerprint_file(tmp_path):
