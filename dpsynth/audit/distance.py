@@ -22,7 +22,7 @@ import numpy as np
 
 from dpsynth.errors import ValidationError
 
-__all__ = ["nearest_distances"]
+__all__ = ["nearest_distances", "nearest_neighbours", "neighbour_summaries"]
 
 
 def _codes(values: object, name: str) -> np.ndarray:
@@ -65,6 +65,148 @@ def nearest_distances(
         >>> nearest_distances(q, r, sizes=[3, 2], ordered=[True, False]).tolist()
         [0.0, 0.5]
     """
+    return _summaries(queries, reference, sizes, ordered, block, None)[0]
+
+
+def pairwise_distances(
+    queries: object,
+    reference: object,
+    *,
+    sizes: Sequence[int],
+    ordered: Sequence[bool] | None = None,
+) -> np.ndarray:
+    """All distances between two small sets of records, ``(n, m)`` float32.
+
+    Memory is ``4 n m`` bytes: callers block large inputs themselves.
+
+    Example:
+        >>> pairwise_distances([[0, 1]], [[0, 1], [2, 0]], sizes=[3, 2],
+        ...                    ordered=[True, False]).tolist()
+        [[0.0, 2.0]]
+    """
+    q, r, tables = _prepare(queries, reference, sizes, ordered, 1)
+    acc = np.zeros((q.shape[0], r.shape[0]), dtype=np.float32)
+    ri = r.T.astype(np.intp)
+    for j, table in enumerate(tables):
+        acc += np.take(table[q[:, j]], ri[j], axis=1)
+    return acc
+
+
+def nearest_neighbours(
+    queries: object,
+    reference: object,
+    *,
+    sizes: Sequence[int],
+    ordered: Sequence[bool] | None = None,
+    block: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each query's nearest reference record: its distance and its row.
+
+    Ties go to the first reference row at the smallest distance.
+
+    Returns:
+        ``(distance, index)``, each ``(n,)``.
+
+    Example:
+        >>> q = np.array([[0, 1], [1, 0]])
+        >>> r = np.array([[1, 1], [0, 1]])
+        >>> dist, idx = nearest_neighbours(q, r, sizes=[2, 2])
+        >>> dist.tolist(), idx.tolist()
+        ([0.0, 1.0], [1, 0])
+    """
+    near, _, idx = _summaries(
+        queries, reference, sizes, ordered, block, None, want_index=True
+    )
+    assert idx is not None
+    return near, idx
+
+
+def neighbour_summaries(
+    queries: object,
+    reference: object,
+    *,
+    sizes: Sequence[int],
+    ordered: Sequence[bool] | None = None,
+    scale: float = 2.0,
+    block: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest distances and kernel sums in one pass over the reference.
+
+    The kernel sum of a query ``x`` is ``sum_r exp(-scale * dist(x, r))`` over
+    the reference records: a kernel density estimate (unnormalised) in which an
+    exact copy counts 1 and every differing category multiplies by
+    ``exp(-scale)``. Density-ratio membership attacks compare it on the
+    synthetic table with the same on a reference sample of the population.
+
+    Args:
+        queries: ``(n, d)`` integer codes.
+        reference: ``(m, d)`` integer codes of the same columns.
+        sizes: the number of codes of each column.
+        ordered: per column, whether its codes are ordered.
+        scale: the kernel's decay per unit of distance (> 0).
+        block: query rows per block.
+
+    Returns:
+        ``(nearest, kernel_sum)``, each ``(n,)`` floats.
+
+    Example:
+        >>> q = np.array([[0, 1]])
+        >>> r = np.array([[0, 1], [1, 1]])
+        >>> near, dens = neighbour_summaries(q, r, sizes=[2, 2], scale=1.0)
+        >>> near.tolist(), round(float(dens[0]), 4)
+        ([0.0], 1.3679)
+    """
+    if not isinstance(scale, int | float) or not 0 < scale < float("inf"):
+        raise ValidationError(f"`scale` ({scale!r}) must be a positive number.")
+    near, dens, _ = _summaries(queries, reference, sizes, ordered, block, float(scale))
+    assert dens is not None
+    return near, dens
+
+
+def _summaries(
+    queries: object,
+    reference: object,
+    sizes: Sequence[int],
+    ordered: Sequence[bool] | None,
+    block: int,
+    scale: float | None,
+    *,
+    want_index: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    q, r, tables = _prepare(queries, reference, sizes, ordered, block)
+    d = q.shape[1]
+    ri = np.ascontiguousarray(r.T.astype(np.intp))
+    out = np.empty(q.shape[0])
+    dens = None if scale is None else np.empty(q.shape[0])
+    index = np.empty(q.shape[0], dtype=np.int64) if want_index else None
+    acc_buf = np.empty((min(block, q.shape[0]), r.shape[0]), dtype=np.float32)
+    for start in range(0, q.shape[0], block):
+        rows = q[start : start + block]
+        acc = acc_buf[: rows.shape[0]]
+        acc.fill(0.0)
+        for j in range(d):
+            acc += np.take(tables[j][rows[:, j]], ri[j], axis=1)
+        if index is not None:
+            best = acc.argmin(axis=1)
+            index[start : start + rows.shape[0]] = best
+            out[start : start + rows.shape[0]] = acc[np.arange(len(best)), best]
+        else:
+            out[start : start + rows.shape[0]] = acc.min(axis=1)
+        if dens is not None and scale is not None:
+            acc *= -scale
+            np.exp(acc, out=acc)
+            dens[start : start + rows.shape[0]] = acc.sum(axis=1, dtype=np.float64)
+    return out, dens, index
+
+
+def _prepare(
+    queries: object,
+    reference: object,
+    sizes: Sequence[int],
+    ordered: Sequence[bool] | None,
+    block: int,
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Checks the inputs; returns the codes and each column's code-distance table."""
     q = _codes(queries, "queries")
     r = _codes(reference, "reference")
     d = q.shape[1]
@@ -95,14 +237,4 @@ def nearest_distances(
         tables.append(
             gap / max(k - 1, 1) if is_ordered else (gap > 0).astype(np.float32)
         )
-    ri = np.ascontiguousarray(r.T.astype(np.intp))
-    out = np.empty(q.shape[0])
-    acc_buf = np.empty((min(block, q.shape[0]), r.shape[0]), dtype=np.float32)
-    for start in range(0, q.shape[0], block):
-        rows = q[start : start + block]
-        acc = acc_buf[: rows.shape[0]]
-        acc.fill(0.0)
-        for j in range(d):
-            acc += np.take(tables[j][rows[:, j]], ri[j], axis=1)
-        out[start : start + rows.shape[0]] = acc.min(axis=1)
-    return out
+    return q, r, tables
