@@ -9,6 +9,8 @@ Commands:
     dpsynth budget verify RELEASE_OR_LEDGER
     dpsynth budget limit STORE --dataset NAME --epsilon E --delta D
     dpsynth budget status STORE [--dataset NAME]
+    dpsynth audit --train T --holdout H --synthetic S [--schema S | --domain D]
+        [--manifest M] [--secret COL] [--quasi-identifiers A,B] --out DIR
 
 Errors print one clear line on stderr and exit with status 2; nothing is written
 unless the command succeeds (outputs are written atomically).
@@ -559,14 +561,194 @@ def generate(
     _report_release(result)
 
 
+@app.command("audit")
+@_friendly_errors
+def audit(
+    train: Annotated[
+        Path | None, typer.Option(help="The table the generator was fitted on.")
+    ] = None,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(help="Records of the same population the generator never saw."),
+    ] = None,
+    synthetic: Annotated[
+        Path | None, typer.Option(help="The synthetic table to audit.")
+    ] = None,
+    schema: Annotated[
+        Path | None,
+        typer.Option(help="The public schema (default: read off the tables)."),
+    ] = None,
+    domain: Annotated[
+        Path | None,
+        typer.Option(help="Domain JSON {column: size} for integer-coded tables."),
+    ] = None,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="The release's manifest.json (or folder): the claim."),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option(help="Attribute to infer (default: the last column)."),
+    ] = None,
+    quasi_identifiers: Annotated[
+        str | None,
+        typer.Option(
+            "--quasi-identifiers",
+            help="Comma-separated columns an attacker knows (default: all but "
+            "the secret).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for report.json and report.html."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the audit's draws (default: OS entropy)."),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest excess risk a pass accepts.")
+    ] = 0.05,
+    alpha: Annotated[
+        float, typer.Option(help="Family-wise error rate across the attacks.")
+    ] = 0.05,
+    utility: Annotated[
+        bool, typer.Option("--utility/--no-utility", help="Compute utility.")
+    ] = True,
+    overwrite: Annotated[
+        bool,
+        typer.Option("--overwrite", help="Replace DIR if it holds a previous audit."),
+    ] = False,
+) -> None:
+    """Attack a synthetic table and write an audit report (JSON + HTML).
+
+    Membership inference (distance and density ratio), attribute inference,
+    singling out and linkability, each measured on training records against
+    holdout records, with intervals, a verdict per GDPR criterion and an
+    empirical epsilon. The report reads the real data without privacy: it is
+    for the data controller, not for publication.
+    """
+    from dpsynth.audit.battery import AuditConfig
+    from dpsynth.audit.report import audit_tables, write_audit
+    from dpsynth.data.domain import Domain
+    from dpsynth.data.io import read_table
+    from dpsynth.data.schema import Schema
+    from dpsynth.errors import ValidationError
+
+    given = {"--train": train, "--holdout": holdout, "--synthetic": synthetic}
+    given["--out"] = out
+    missing = [flag for flag, value in given.items() if value is None]
+    if missing:
+        raise ValidationError(f"`{missing[0]}` must be given.")
+    if schema is not None and domain is not None:
+        raise ValidationError("Give at most one of `--schema` and `--domain`.")
+    public: Schema | Domain | None = None
+    if schema is not None:
+        public = Schema.load(schema)
+    elif domain is not None:
+        public = Domain.load(domain)
+    claim_manifest = None
+    manifest_path = None
+    if manifest is not None:
+        claim_manifest, is_release = _ledger_source(manifest)
+        if not is_release:
+            raise ValidationError(
+                f"`--manifest` ({str(manifest)!r}) must be a release's manifest.json "
+                "or release folder."
+            )
+        manifest_path = str(
+            manifest / "manifest.json" if manifest.is_dir() else manifest
+        )
+    qis = None
+    if quasi_identifiers is not None:
+        qis = [c.strip() for c in quasi_identifiers.split(",") if c.strip()]
+    config = AuditConfig(
+        secret=secret,
+        quasi_identifiers=qis,
+        tolerance=tolerance,
+        alpha=alpha,
+        utility=utility,
+    )
+    tables = {
+        name: read_table(path)  # type: ignore[arg-type]
+        for name, path in (
+            ("train", train),
+            ("holdout", holdout),
+            ("synthetic", synthetic),
+        )
+    }
+    command = _command(
+        "audit",
+        None,
+        train=train,
+        holdout=holdout,
+        synthetic=synthetic,
+        schema=schema,
+        domain=domain,
+        manifest=manifest,
+        secret=secret,
+        quasi_identifiers=quasi_identifiers,
+        out=out,
+        seed=seed,
+        tolerance=tolerance,
+        alpha=alpha,
+        no_utility=not utility,
+        overwrite=overwrite,
+    )
+    with _progress_bar() as callback:
+        report = audit_tables(
+            tables["train"],
+            tables["holdout"],
+            tables["synthetic"],
+            schema=public,
+            manifest=claim_manifest,
+            manifest_path=manifest_path,
+            config=config,
+            seed=seed,
+            paths={
+                k: str(v)
+                for k, v in (
+                    ("train", train),
+                    ("holdout", holdout),
+                    ("synthetic", synthetic),
+                )
+            },
+            command=command,
+            progress=callback,
+        )
+    with _os_errors(out, "audit"):  # type: ignore[arg-type]
+        folder = write_audit(out, report, overwrite=overwrite)  # type: ignore[arg-type]
+    _report_audit(report, folder)
+
+
+def _report_audit(report: dict[str, Any], folder: Path) -> None:
+    colour = {"pass": "green", "fail": "red"}.get(report["verdict"], "yellow")
+    _out.print(f"[bold {colour}]{report['summary']}[/]", soft_wrap=True)
+    for name, entry in report["criteria"].items():
+        _out.print(f"  {name:13s} {entry['verdict']}", highlight=False)
+    eps = report["empirical_epsilon"]
+    claimed = "none" if eps["claimed"] is None else f"{eps['claimed']:g}"
+    _out.print(
+        f"Empirical epsilon >= {eps['lower_bound']:.3g} "
+        f"({eps['confidence']:.0%} confidence; claimed: {claimed}).",
+        highlight=False,
+    )
+    _out.print(
+        f"Wrote {folder / 'report.html'} and report.json (for the data controller: "
+        "computed on the real data without privacy).",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @contextmanager
-def _os_errors(out: Path) -> Iterator[None]:
-    """A file-system error while releasing becomes one line (nothing was written)."""
+def _os_errors(out: Path, what: str = "release") -> Iterator[None]:
+    """A file-system error while writing becomes one line (nothing was written)."""
     try:
         yield
     except OSError as exc:
         raise DPSynthError(
-            f"Could not write the release {str(out)!r}: {exc.strerror or exc}. "
+            f"Could not write the {what} {str(out)!r}: {exc.strerror or exc}. "
             "Nothing was written."
         ) from exc
 
