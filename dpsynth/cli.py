@@ -496,12 +496,41 @@ def generate(
             "only for releases that stay with the data holder.",
         ),
     ] = False,
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit/--no-audit",
+            help="Audit the release against a holdout into DIR/audit/ (default).",
+        ),
+    ] = True,
+    holdout: Annotated[
+        Path | None,
+        typer.Option(help="A holdout table for the audit (default: hold out rows)."),
+    ] = None,
+    holdout_fraction: Annotated[
+        float,
+        typer.Option(help="Fraction of the input held out from the fit for the audit."),
+    ] = 0.1,
+    shadow: Annotated[
+        bool,
+        typer.Option(
+            "--shadow",
+            help="Also run the shadow-model attack in the audit (refits the "
+            "synthesizer 320 times on holdout samples: slow).",
+        ),
+    ] = False,
 ) -> None:
     """Fit a synthesizer with differential privacy and write a release folder.
 
     DIR gets synthetic.csv (or .parquet), model.json and manifest.json; it is
     written atomically (nothing is left on error). With --budget-store the whole
     budget is reserved before any noise is drawn.
+
+    By default 10% of the input is held out from the fit and the synthetic table
+    is audited against it (membership, attribute inference, singling out,
+    linkability) into DIR/audit/. The audit is NOT private: it is for the data
+    controller; remove DIR/audit/ before publishing. --no-audit skips it and fits
+    on every row.
     """
     from dpsynth.data.io import read_table
     from dpsynth.data.schema import Schema
@@ -519,6 +548,15 @@ def generate(
     check_destination(out, overwrite=overwrite)  # before reading a large table
     columns = public.names if isinstance(public, Schema) else public.attributes
     frame = _select(read_table(path), list(columns), path)
+    held: Any = None
+    if audit:
+        held = holdout_fraction
+        if holdout is not None:
+            held = _select(read_table(holdout), list(columns), holdout)
+    elif holdout is not None or shadow:
+        raise ValidationError(
+            "`--holdout` and `--shadow` are for the audit: drop `--no-audit`."
+        )
     chosen = method or default_method()
     command = _command(
         "generate",
@@ -537,6 +575,10 @@ def generate(
         dataset=dataset,
         release=release,
         overwrite=overwrite,
+        no_audit=not audit,
+        holdout=holdout,
+        holdout_fraction=holdout_fraction if audit and holdout is None else None,
+        shadow=shadow,
     )
     with _progress_bar() as callback, _os_errors(out):
         result = make_release(
@@ -557,6 +599,9 @@ def generate(
             overwrite=overwrite,
             callback=callback,
             command=command,
+            audit=audit,
+            holdout=held,
+            shadow=shadow,
         )
     _report_release(result)
 
@@ -615,6 +660,14 @@ def audit(
     utility: Annotated[
         bool, typer.Option("--utility/--no-utility", help="Compute utility.")
     ] = True,
+    shadow: Annotated[
+        bool,
+        typer.Option(
+            "--shadow",
+            help="Run the shadow-model attack: refit the release's dpsynth "
+            "synthesizer (needs --manifest) 320 times on holdout samples.",
+        ),
+    ] = False,
     overwrite: Annotated[
         bool,
         typer.Option("--overwrite", help="Replace DIR if it holds a previous audit."),
@@ -659,6 +712,28 @@ def audit(
         manifest_path = str(
             manifest / "manifest.json" if manifest.is_dir() else manifest
         )
+        if public is None:  # the release's own public schema or domain
+            if claim_manifest.get("schema"):
+                public = Schema.from_dict(claim_manifest["schema"])
+            elif claim_manifest.get("domain"):
+                public = Domain(claim_manifest["domain"])
+    factory = None
+    if shadow:
+        if claim_manifest is None or public is None:
+            raise ValidationError(
+                "`--shadow` refits the release's synthesizer: give the release's "
+                "`--manifest`."
+            )
+        from dpsynth.release_audit import synthesizer_factory
+
+        claimed = claim_manifest["claimed"]
+        factory = synthesizer_factory(
+            claim_manifest["method"],
+            claim_manifest.get("params") or {},
+            public,
+            epsilon=claimed["epsilon"],
+            delta=claimed["delta"],
+        )
     qis = None
     if quasi_identifiers is not None:
         qis = [c.strip() for c in quasi_identifiers.split(",") if c.strip()]
@@ -693,6 +768,7 @@ def audit(
         tolerance=tolerance,
         alpha=alpha,
         no_utility=not utility,
+        shadow=shadow,
         overwrite=overwrite,
     )
     with _progress_bar() as callback:
@@ -715,6 +791,13 @@ def audit(
             },
             command=command,
             progress=callback,
+            factory=factory,
+            generator=(
+                None
+                if claim_manifest is None
+                else f"dpsynth's {claim_manifest.get('method')} at the claimed budget"
+            )
+            or "the generator",
         )
     with _os_errors(out, "audit"):  # type: ignore[arg-type]
         folder = write_audit(out, report, overwrite=overwrite)  # type: ignore[arg-type]
@@ -801,6 +884,15 @@ def _report_release(result: Any) -> None:
             f"{store['dataset_delta_after']:g} of {limit['delta']:g} "
             f"(release {store['release']!r}, {store['state']}).",
             highlight=False,
+            soft_wrap=True,
+        )
+    if manifest.get("audit"):
+        report = json.loads((result.path / "audit" / "report.json").read_text())
+        colour = {"pass": "green", "fail": "red"}.get(report["verdict"], "yellow")
+        _out.print(f"Audit: [bold {colour}]{report['summary']}[/]", soft_wrap=True)
+        _out.print(
+            f"[bold]{result.path / 'audit'} is NOT private[/] (computed on the real "
+            "data, for the data controller): remove it before publishing.",
             soft_wrap=True,
         )
     _out.print(

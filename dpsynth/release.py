@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,9 @@ from dpsynth.release_check import (
     verify_release,
 )
 from dpsynth.synthesizers.base import Progress, Synthesizer
+
+if TYPE_CHECKING:
+    from dpsynth.audit.battery import AuditConfig
 
 __all__ = [
     "FORMAT",
@@ -234,6 +237,8 @@ def write_release(
     budget_store: Mapping[str, Any] | None = None,
     command: Sequence[str] | None = None,
     overwrite: bool = False,
+    audit: Mapping[str, Any] | None = None,
+    audit_block: Mapping[str, Any] | None = None,
 ) -> Release:
     """Writes the release bundle of a fitted synthesizer, atomically.
 
@@ -258,6 +263,9 @@ def write_release(
         budget_store: what the budget store recorded, for the manifest.
         command: the command line that made the release, for the manifest.
         overwrite: replace ``out_dir`` if it is a previous release.
+        audit: an audit report dict, written to ``audit/report.json`` and
+            ``audit/report.html`` (NOT private: for the data controller).
+        audit_block: the manifest's ``audit`` entry describing it.
 
     Returns:
         The written :class:`Release`.
@@ -280,6 +288,11 @@ def write_release(
         data_file = f"synthetic.{fmt}"
         write_table(synthetic, tmp / data_file)
         synthesizer.save(tmp / MODEL_FILE)
+        if audit is not None:
+            from dpsynth.audit.report import write_audit_files
+
+            (tmp / "audit").mkdir()
+            write_audit_files(tmp / "audit", audit)
         manifest = _manifest(
             synthesizer,
             synthetic,
@@ -291,6 +304,7 @@ def write_release(
             input_sha256=input_sha256 if record_input_hash else None,
             budget_store=budget_store,
             command=command,
+            audit=audit_block,
         )
         text = _json_text(manifest)
         atomic_write(tmp / MANIFEST_FILE, lambda p: p.write_text(text, "utf-8"))
@@ -321,6 +335,7 @@ def _manifest(
     input_sha256: str | None,
     budget_store: Mapping[str, Any] | None,
     command: Sequence[str] | None,
+    audit: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     ledger = synthesizer.ledger
     schema = synthesizer.schema_
@@ -357,6 +372,7 @@ def _manifest(
         },
         "model": {"file": MODEL_FILE, "sha256": model_sha256},
         "budget_store": None if budget_store is None else dict(budget_store),
+        "audit": None if audit is None else dict(audit),
         "versions": _versions(),
         "command": None if command is None else [str(a) for a in command],
     }
@@ -419,6 +435,10 @@ def make_release(
     overwrite: bool = False,
     callback: Progress | None = None,
     command: Sequence[str] | None = None,
+    holdout: float | pd.DataFrame | Dataset | None = None,
+    audit: bool = False,
+    audit_config: AuditConfig | None = None,
+    shadow: bool = False,
 ) -> Release:
     """Fits a synthesizer, samples and writes the release bundle.
 
@@ -457,6 +477,15 @@ def make_release(
         overwrite: replace ``out_dir`` if it is a previous release.
         callback: ``callback(stage, done, total)`` for progress.
         command: the command line, recorded in the manifest.
+        holdout: with ``audit``: the fraction of the input to hold out from the
+            fit at random (default 0.1), or a separate holdout table.
+        audit: audit the synthetic table against the fitted rows and the
+            holdout (:mod:`dpsynth.release_audit`); the report goes to
+            ``audit/`` in the release folder, for the data controller only.
+        audit_config: the audit's thresholds and sizes.
+        shadow: with ``audit``, also run the shadow-model attack, refitting the
+            same synthesizer on samples of the holdout (slow: see
+            :class:`~dpsynth.audit.battery.AuditConfig`'s ``shadow_*`` sizes).
 
     Returns:
         The written :class:`Release`.
@@ -472,8 +501,25 @@ def make_release(
     budget = _check_budget(epsilon, delta)
     synthesizer = _make(method, params)
     rows = _check_rows(rows)
-    seeds = _seed_sequence(seed).spawn(2)
+    # The first two streams are those of releases made before audits existed,
+    # so a seed gives the same fit and sample as it did then (without audit).
+    seeds = _seed_sequence(seed).spawn(4)
     codes = _encode(data, schema)
+    plan = None
+    if audit:
+        from dpsynth.release_audit import DEFAULT_HOLDOUT, plan_holdout
+
+        plan = plan_holdout(
+            codes,
+            DEFAULT_HOLDOUT if holdout is None else holdout,
+            schema,
+            np.random.default_rng(seeds[2]),
+        )
+        codes = plan.fit
+    elif holdout is not None or shadow:
+        raise ValidationError(
+            "`holdout` and `shadow` are only used by the audit: pass audit=True."
+        )
     progress = callback or _no_progress
     input_sha256 = None if input_path is None else fingerprint_file(input_path)
     store = _store(budget_store, dataset)
@@ -499,6 +545,32 @@ def make_release(
         synthetic = synthesizer.sample(rows, rng=np.random.default_rng(seeds[1]))
         progress("sample", 1, 1)
     charged = None if store is None else _charged(*store, name)
+    report = None
+    if plan is not None:
+        from dpsynth.release_audit import audit_release, synthesizer_factory
+
+        factory = None
+        if shadow:
+            factory = synthesizer_factory(
+                synthesizer.name,
+                synthesizer.get_params(),
+                schema,
+                epsilon=budget.epsilon,
+                delta=budget.delta,
+            )
+        report = audit_release(
+            plan,
+            synthetic,
+            schema=schema,
+            ledger=synthesizer.ledger.to_dict(),
+            method=synthesizer.name,
+            seed=seed,
+            rng=np.random.default_rng(seeds[3]),
+            config=audit_config,
+            command=None if command is None else [str(a) for a in command],
+            progress=progress,
+            shadow=factory,
+        )
     progress("write", 0, 1)
     release = write_release(
         out,
@@ -512,6 +584,8 @@ def make_release(
         budget_store=charged,
         command=command,
         overwrite=overwrite,
+        audit=report,
+        audit_block=None if plan is None else plan.manifest(),
     )
     progress("write", 1, 1)
     return release

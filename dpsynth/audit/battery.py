@@ -1,8 +1,10 @@
-"""The audit battery: every no-box attack, one verdict, one report dict.
+"""The audit battery: every attack, one verdict, one report dict.
 
-:func:`run_audit` runs membership inference (distance and density ratio),
-attribute inference (nearest neighbour, model, CAP), singling out (univariate,
-multivariate) and linkability on the same encoded tables, then decides:
+:func:`run_audit` runs membership inference (distance and density ratio, and
+shadow models when given a factory that refits the generator), attribute
+inference (nearest neighbour, model, CAP, linear reconstruction), singling out
+(univariate, multivariate) and linkability on the same encoded tables, then
+decides:
 
 * an attack **fails** when its excess over the controls is significant at
   family-wise level ``alpha`` across the whole battery (Holm's step-down on
@@ -37,7 +39,9 @@ from dpsynth.audit.membership import (
     copy_diagnostics,
     membership_attacks,
 )
+from dpsynth.audit.reconstruction import reconstruction_attack
 from dpsynth.audit.result import CRITERIA, AttackResult, Verdict
+from dpsynth.audit.shadow import Factory, shadow_attack
 from dpsynth.audit.singling_out import singling_out_attacks
 from dpsynth.audit.stats import holm, newcombe
 from dpsynth.errors import ValidationError
@@ -55,6 +59,16 @@ _CRITERION_WORDS = {
     "linkability": "linkability (GDPR WP29)",
 }
 
+NO_SHADOW = (
+    "Attacks are no-box: they see the synthetic table, not the generator. "
+    "Shadow-model attacks that refit the generator are stronger on some "
+    "generators and are not part of this run."
+)
+WITH_SHADOW = (
+    "The shadow-model attack refits the generator on samples of the holdout: it "
+    "measures the generator on a few records (the rarest and some random ones), "
+    "not this table, and its precision is limited by the number of games."
+)
 LIMITATIONS = (
     "The audit reads the real training and holdout data without differential "
     "privacy: its figures, and this report, are for the data controller and are "
@@ -64,9 +78,7 @@ LIMITATIONS = (
     "above the tolerance; it is not a proof of privacy. Only the DP guarantee "
     "bounds every attack; the empirical epsilon can refute a claim, never "
     "confirm it.",
-    "Attacks are no-box: they see the synthetic table, not the generator. "
-    "Shadow-model attacks that refit the generator are stronger on some "
-    "generators and are not part of this run.",
+    NO_SHADOW,
     "Risks are measured on records unique in training ∪ holdout (the most "
     "exposed); records with exact twins cannot be told apart by any attack.",
     "The empirical epsilon assumes the training/holdout split was random, so that "
@@ -132,6 +144,12 @@ class AuditConfig:
         utility: whether to compute the utility section.
         utility_target: the column of the train-on-synthetic classifier
             (default: the secret).
+        shadow_outliers: rarest training records attacked by shadow models
+            (only when :func:`run_audit` is given a factory).
+        shadow_random: random training records attacked by shadow models.
+        shadow_games: membership games per target and half (the generator is
+            refitted ``2 * shadow_games`` times per target).
+        shadow_size: rows of each shadow dataset (capped at the holdout's).
     """
 
     alpha: float = 0.05
@@ -147,6 +165,10 @@ class AuditConfig:
     kernel_scale: float = 2.0
     utility: bool = True
     utility_target: str | None = None
+    shadow_outliers: int = 2
+    shadow_random: int = 2
+    shadow_games: int = 40
+    shadow_size: int = 1000
 
     def __post_init__(self) -> None:
         for name in ("alpha", "confidence"):
@@ -299,7 +321,13 @@ class AuditReport:
             "utility": self.utility,
             "ledger": ledger,
             "thresholds": self.config.to_dict(),
-            "limitations": list(LIMITATIONS),
+            "limitations": [
+                WITH_SHADOW
+                if item == NO_SHADOW
+                and any(a.name == "shadow_membership" for a in self.attacks)
+                else item
+                for item in LIMITATIONS
+            ],
             "data": self.data,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
         }
@@ -312,6 +340,8 @@ def run_audit(
     config: AuditConfig | None = None,
     rng: RngLike = None,
     progress: Progress | None = None,
+    factory: Factory | None = None,
+    generator: str = "the generator",
 ) -> AuditReport:
     """Runs the no-box battery and decides the verdicts.
 
@@ -322,6 +352,11 @@ def run_audit(
         rng: seed or Generator for every draw of the audit (targets, splits,
             predicates, groups); the same seed gives the same report.
         progress: ``progress(stage, done, total)`` between stages.
+        factory: refits the generator on codes (``factory(codes, rng) ->
+            synthetic codes``); with it, the black-box shadow-model attack runs
+            too (:mod:`dpsynth.audit.shadow`), refitting the generator
+            ``(shadow_outliers + shadow_random) * 2 * shadow_games`` times.
+        generator: the generator's name, for the shadow attack's threat model.
 
     Returns:
         The :class:`AuditReport`.
@@ -337,9 +372,11 @@ def run_audit(
         raise ValidationError(f"The claimed epsilon ({claim.epsilon!r}) must be >= 0.")
     delta = float(claim.delta or 0.0)
     secret, qis = default_roles(data, config.secret, config.quasi_identifiers)
-    streams = as_generator(rng).spawn(6)
+    streams = as_generator(rng).spawn(7)
     stages = ["targets", "membership", "attribute", "singling out", "linkability"]
     stages += ["diagnostics"] + (["utility"] if config.utility else [])
+    if factory is not None:
+        stages.insert(2, "shadow models")
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
 
@@ -353,7 +390,7 @@ def run_audit(
 
     targets = choose_targets(data, max_targets=config.max_targets, rng=streams[0])
     step("targets")
-    n_mia = 2
+    n_mia = 2 + (factory is not None)
     eps_conf = 1 - (1 - config.confidence) / n_mia
     results = membership_attacks(
         data,
@@ -363,6 +400,28 @@ def run_audit(
         scale=config.kernel_scale,
     )
     step("membership")
+    if factory is not None:
+
+        def shadow_progress(stage: str, done: int, total: int) -> None:
+            if progress is not None and done < total:
+                progress(stage, done, total)
+
+        results.append(
+            shadow_attack(
+                data,
+                factory,
+                outliers=config.shadow_outliers,
+                random=config.shadow_random,
+                games=config.shadow_games,
+                shadow_size=min(config.shadow_size, data.holdout.shape[0] - 1),
+                delta=delta,
+                epsilon_confidence=eps_conf,
+                generator=generator,
+                rng=streams[5],
+                progress=shadow_progress,
+            )
+        )
+        step("shadow models")
     results += attribute_attacks(
         data,
         targets,
@@ -370,6 +429,17 @@ def run_audit(
         quasi_identifiers=qis,
         max_targets=config.attribute_targets,
     )
+    secret_codes = data.synthetic[:, data.columns([secret])[0]]
+    if np.unique(secret_codes).size > 1:  # a constant secret has nothing to solve
+        results.append(
+            reconstruction_attack(
+                data,
+                targets,
+                secret=secret,
+                quasi_identifiers=qis,
+                rng=streams[6],
+            )
+        )
     step("attribute")
     results += singling_out_attacks(data, predicates=config.predicates, rng=streams[1])
     step("singling out")
@@ -581,7 +651,11 @@ def _empirical_epsilon(
 
 def _per_record(results: Sequence[AttackResult]) -> dict[str, Any] | None:
     scored = [
-        r for r in results if r.criterion == "membership" and r.per_record is not None
+        r
+        for r in results
+        if r.criterion == "membership"
+        and r.per_record is not None
+        and r.name != "shadow_membership"
     ]
     if not scored:
         return None

@@ -220,6 +220,44 @@ class AuditData:
             notes=tuple(notes),
         )
 
+    @classmethod
+    def from_encoded(
+        cls,
+        train: np.ndarray,
+        holdout: np.ndarray,
+        synthetic: np.ndarray,
+        *,
+        schema: Schema | Domain,
+    ) -> AuditData:
+        """Wraps codes already encoded by ``schema`` (a release's own tables).
+
+        Raises:
+            ValidationError, DomainError: as :meth:`from_codes`.
+        """
+        if isinstance(schema, Schema):
+            names, sizes = schema.names, [c.n_codes for c in schema.columns]
+            ordered = [not isinstance(c, CategoricalColumn) for c in schema.columns]
+            labels = tuple(_labels(c) for c in schema.columns)
+            source = "the release's public schema"
+        else:
+            names, sizes = schema.attributes, [schema[n] for n in schema.attributes]
+            ordered, labels = [False] * len(names), (None,) * len(names)
+            source = "public domain file (integer codes, all columns unordered)"
+        data = cls.from_codes(
+            train, holdout, synthetic, sizes=sizes, names=names, ordered=ordered
+        )
+        return cls(
+            train=data.train,
+            holdout=data.holdout,
+            synthetic=data.synthetic,
+            names=data.names,
+            sizes=data.sizes,
+            ordered=data.ordered,
+            labels=labels,
+            schema_source=source,
+            notes=data.notes,
+        )
+
     # -------------------------------------------------------------- helpers
     def columns(self, names: Sequence[str]) -> list[int]:
         """The positions of ``names``.

@@ -25,6 +25,7 @@ import pandas as pd
 from dpsynth._random import RngLike
 from dpsynth.audit.battery import AuditConfig, Claim, Progress, run_audit
 from dpsynth.audit.data import AuditData
+from dpsynth.audit.shadow import Factory
 from dpsynth.data.domain import Domain
 from dpsynth.data.schema import Schema
 from dpsynth.errors import ValidationError
@@ -115,6 +116,8 @@ def audit_tables(
     paths: Mapping[str, str | None] | None = None,
     command: Sequence[str] | None = None,
     progress: Progress | None = None,
+    factory: Factory | None = None,
+    generator: str = "the generator",
 ) -> dict[str, Any]:
     """Audits a synthetic table against its training table and a holdout.
 
@@ -131,6 +134,9 @@ def audit_tables(
         paths: per table, the file it came from (for the input hashes).
         command: the command line, for the reproducibility block.
         progress: ``progress(stage, done, total)``.
+        factory: refits the generator (``factory(codes, rng) -> codes``) for the
+            shadow-model attack; None skips it.
+        generator: the generator's name, for that attack's threat model.
 
     Returns:
         The report dict (what ``report.json`` holds).
@@ -142,7 +148,15 @@ def audit_tables(
         else Claim()
     )
     rng: RngLike = seed
-    report = run_audit(data, claim=claim, config=config, rng=rng, progress=progress)
+    report = run_audit(
+        data,
+        claim=claim,
+        config=config,
+        rng=rng,
+        progress=progress,
+        factory=factory,
+        generator=generator,
+    )
     out = report.to_dict()
     paths = dict(paths or {})
     out["reproducibility"] = reproducibility(

@@ -52,6 +52,7 @@ def test_audit_writes_both_reports(tables, tmp_path, capsys):
             "--quasi-identifiers", "colour,age",
             "--out", out,
             "--seed", 3,
+            "--alpha", 1e-6,  # independent tables fail w.p. <= 1e-6 (0.05 by default)
         ]
     )  # fmt: skip
     assert code == 0
@@ -126,6 +127,7 @@ def test_audit_reads_the_claim_of_a_release(tables, tmp_path):
         ("columns", "synthetic table lacks"),
         ("tiny", "holdout has 5 rows"),
         ("both", "at most one of"),
+        ("shadow", "give the release's `--manifest`"),
     ],
 )
 def test_audit_refuses_bad_input(tables, tmp_path, capsys, change, message):
@@ -138,6 +140,8 @@ def test_audit_refuses_bad_input(tables, tmp_path, capsys, change, message):
         frame.to_csv(tables["synthetic"], index=False)
     elif change == "tiny":
         pd.read_csv(tables["holdout"]).head(5).to_csv(tables["holdout"], index=False)
+    elif change == "shadow":
+        argv.append("--shadow")
     else:
         argv += ["--schema", "s.json", "--domain", "d.json"]
     assert run(argv) == 2

@@ -116,7 +116,7 @@ def test_manifest_records_everything_and_the_hashes_match(frame, data_file, tmp_
     assert set(m) == {
         "format", "version", "created", "method", "params", "schema", "domain",
         "nonprivate_schema", "claimed", "ledger", "seed", "input", "output",
-        "model", "budget_store", "versions", "command",
+        "model", "budget_store", "audit", "versions", "command",
     }  # fmt: skip
     assert (m["format"], m["version"]) == (FORMAT, 1)
     created = datetime.fromisoformat(m["created"])
