@@ -6,7 +6,8 @@
 # the next run. Peers are benchmark-only: dpsynth never imports them.
 #
 # Usage: bash benchmarks/peers/setup.sh [PEER ...]   (default: all peers)
-#        PEER is one of: mbi opendp smartnoise dpmm
+#        PEER is one of: mbi opendp smartnoise dpmm anonymeter
+#        (anonymeter is the audit peer of benchmarks/audit.py, not a synthesizer)
 set -u
 
 ROOT="${PEER_VENVS:-/work/peer-venvs}"
@@ -42,7 +43,7 @@ install_peer() {
 
 peers=("$@")
 if [[ ${#peers[@]} -eq 0 ]]; then
-    peers=(mbi opendp smartnoise dpmm)
+    peers=(mbi opendp smartnoise dpmm anonymeter)
 fi
 
 status=0
@@ -55,8 +56,9 @@ for peer in "${peers[@]}"; do
                 "smartnoise-synth==1.0.8 packaging" || status=1
             ;;
         dpmm) install_peer dpmm "dpmm==0.1.9" || status=1 ;;
+        anonymeter) install_peer anonymeter "anonymeter==1.1.0" || status=1 ;;
         *)
-            echo "unknown peer: $peer (expected mbi opendp smartnoise dpmm)" >&2
+            echo "unknown peer: $peer (expected mbi opendp smartnoise dpmm anonymeter)" >&2
             status=1
             ;;
     esac

@@ -172,6 +172,26 @@ def test_singling_out_catches_a_copied_training_table(copied):
     assert multi.details["mean_conditions"] > 1
 
 
+def test_univariate_singling_out_catches_copied_rare_values():
+    # Train and holdout have the same size, so the training "subsample" is the
+    # whole table. 40 training records carry a value of their own that the
+    # population never has; the copying generator hands each to the attacker.
+    rng = np.random.default_rng(14)
+    train, holdout = draw(1500, rng), draw(1500, rng)
+    sizes = list(SIZES)
+    sizes[3] = SIZES[3] + 40
+    train[:40, 3] = SIZES[3] + np.arange(40)
+    data = AuditData.from_codes(
+        train, holdout, train.copy(), sizes=sizes, names=NAMES, ordered=ORDERED
+    )
+    uni, _ = singling_out_attacks(data, rng=15)
+    # about 20 of the rare-value predicates are counted on training, where each
+    # isolates its record, and about 20 on the holdout, where none matches
+    assert uni.main.trials >= 20
+    assert uni.main.rate > 0.8 and uni.control.rate < 0.2
+    assert uni.p_value < 1e-6
+
+
 # --------------------------------------------------------------- linkability
 def test_linkability_no_false_alarm_on_independent_data(null):
     r = linkability_attack(null, choose_targets(null, rng=10), rng=11)
