@@ -886,7 +886,15 @@ def _report_release(result: Any) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    if manifest.get("audit"):
+    block = manifest.get("audit")
+    if block and block.get("error"):
+        _err.print(
+            f"[bold red]The audit failed[/] ({block['error']}); the release was "
+            "written without it. Audit it with `dpsynth audit`.",
+            soft_wrap=True,
+            highlight=False,
+        )
+    elif block:
         report = json.loads((result.path / "audit" / "report.json").read_text())
         colour = {"pass": "green", "fail": "red"}.get(report["verdict"], "yellow")
         _out.print(f"Audit: [bold {colour}]{report['summary']}[/]", soft_wrap=True)

@@ -546,6 +546,7 @@ def make_release(
         progress("sample", 1, 1)
     charged = None if store is None else _charged(*store, name)
     report = None
+    audit_block = None if plan is None else plan.manifest()
     if plan is not None:
         from dpsynth.release_audit import audit_release, synthesizer_factory
 
@@ -558,19 +559,27 @@ def make_release(
                 epsilon=budget.epsilon,
                 delta=budget.delta,
             )
-        report = audit_release(
-            plan,
-            synthetic,
-            schema=schema,
-            ledger=synthesizer.ledger.to_dict(),
-            method=synthesizer.name,
-            seed=seed,
-            rng=np.random.default_rng(seeds[3]),
-            config=audit_config,
-            command=None if command is None else [str(a) for a in command],
-            progress=progress,
-            shadow=factory,
-        )
+        try:
+            report = audit_release(
+                plan,
+                synthetic,
+                schema=schema,
+                ledger=synthesizer.ledger.to_dict(),
+                method=synthesizer.name,
+                seed=seed,
+                rng=np.random.default_rng(seeds[3]),
+                config=audit_config,
+                command=None if command is None else [str(a) for a in command],
+                progress=progress,
+                shadow=factory,
+            )
+        except Exception as exc:  # the budget is spent: keep the release
+            # The DP release is complete and its budget spent; losing it to a
+            # failure of the (non-private, after-the-fact) audit would waste
+            # the budget. The manifest says the audit failed, and why.
+            logger.warning("the audit failed; writing the release without it")
+            assert audit_block is not None
+            audit_block["error"] = f"{type(exc).__name__}: {exc}"
     progress("write", 0, 1)
     release = write_release(
         out,
@@ -585,7 +594,7 @@ def make_release(
         command=command,
         overwrite=overwrite,
         audit=report,
-        audit_block=None if plan is None else plan.manifest(),
+        audit_block=audit_block,
     )
     progress("write", 1, 1)
     return release

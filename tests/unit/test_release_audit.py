@@ -105,6 +105,20 @@ def test_a_holdout_too_small_is_refused_before_anything_is_spent(tmp_path):
         release(people(600), tmp_path / "rel", holdout=0.1)
 
 
+def test_a_failing_audit_keeps_the_release_and_says_why(tmp_path, monkeypatch):
+    import dpsynth.release_audit as release_audit
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(release_audit, "audit_release", broken)
+    out = tmp_path / "rel"
+    result = release(people(600), out, audit=True)
+    assert result.manifest["audit"]["error"] == "RuntimeError: boom"
+    assert not (out / "audit").exists() and (out / "synthetic.csv").exists()
+    assert verify_release(out).ok
+
+
 def run(argv: list[object]) -> int:
     with pytest.raises(SystemExit) as info:
         main([str(a) for a in argv])
