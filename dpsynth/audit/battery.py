@@ -196,6 +196,12 @@ class AuditConfig:
             "predicates": self.predicates,
             "link_group": self.link_group,
             "kernel_scale": self.kernel_scale,
+            "shadow": {
+                "outliers": self.shadow_outliers,
+                "random": self.shadow_random,
+                "games": self.shadow_games,
+                "shadow_size": self.shadow_size,
+            },
             "justification": {
                 "alpha": (
                     f"An attack fails only when its excess over the controls is "

@@ -636,7 +636,11 @@ def _thresholds(report: Mapping[str, Any]) -> str:
     rows = [
         [
             f"{names.get(k, _e(k))}<br><code>{_e(k)}</code>",
-            _num(v),
+            (
+                ", ".join(f"{_e(kk)} = {_num(vv)}" for kk, vv in v.items())
+                if isinstance(v, Mapping)
+                else _num(v)
+            ),
             _e(why[k]) if why.get(k) else _NA,
         ]
         for k, v in thresholds.items()
