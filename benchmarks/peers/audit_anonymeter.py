@@ -211,10 +211,26 @@ def main() -> int:
     result["self_maxrss_mb"] = (
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     )
+    result["vm_hwm_mb"] = vm_hwm_mb()
     text = json.dumps(result)
     args.out.write_text(text)
     print(text, flush=True)
     return 0 if all(e["status"] == "ok" for e in evals.values()) else 1
+
+
+def vm_hwm_mb() -> float | None:
+    """This process's own peak RSS (VmHWM), in MB, or None off Linux.
+
+    Unlike ``ru_maxrss``, which Linux carries across ``execve`` from the
+    forking parent, VmHWM belongs to the address space of this program only.
+    """
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
 
 
 if __name__ == "__main__":
