@@ -15,6 +15,7 @@ SYNTHESIZERS: dict[str, str] = {
     "mst": "dpsynth.synthesizers.mst:MSTSynthesizer",
     "aim": "dpsynth.synthesizers.aim:AIMSynthesizer",
     "privbayes": "dpsynth.synthesizers.privbayes:PrivBayesSynthesizer",
+    "dptvae": "dpsynth.synthesizers.neural.tvae:DPTVAESynthesizer",
 }
 
 

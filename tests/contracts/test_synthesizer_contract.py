@@ -18,8 +18,22 @@ from dpsynth.privacy.events import ZCDPEvent
 from dpsynth.synthesizers import SYNTHESIZERS, Synthesizer, make_synthesizer
 
 NAMES = sorted(SYNTHESIZERS)
+# Small but real settings where a default fit takes too long for a contract
+# run (the promises do not depend on the size of the network).
+SMALL: dict[str, dict[str, object]] = {
+    "dptvae": {
+        "epochs": 2,
+        "steps_per_epoch": 10,
+        "hidden_dims": (32,),
+        "latent_dim": 8,
+    }
+}
 DOMAIN = Domain({"a": 3, "b": 4, "c": 2, "d": 5})
 N = 3000
+
+
+def _make(name: str) -> Synthesizer:
+    return make_synthesizer(name, **SMALL.get(name, {}))
 
 
 def _table(seed: int = 0) -> pd.DataFrame:
@@ -35,9 +49,7 @@ def _table(seed: int = 0) -> pd.DataFrame:
 def fitted() -> dict[str, Synthesizer]:
     data = _table()
     return {
-        name: make_synthesizer(name).fit(
-            data, schema=DOMAIN, epsilon=2.0, delta=1e-9, rng=1
-        )
+        name: _make(name).fit(data, schema=DOMAIN, epsilon=2.0, delta=1e-9, rng=1)
         for name in NAMES
     }
 
@@ -55,7 +67,7 @@ def test_ledger_lands_on_the_budget_and_verifies(fitted, name):
 def test_fit_returns_self_and_leaves_input_unchanged(name):
     data = _table()
     copy = data.copy()
-    syn = make_synthesizer(name)
+    syn = _make(name)
     assert syn.fit(data, schema=DOMAIN, epsilon=1.0, delta=1e-9, rng=0) is syn
     pd.testing.assert_frame_equal(data, copy)
 
@@ -101,7 +113,7 @@ def test_row_order_is_not_correlated_with_any_column(fitted, name):
 @pytest.mark.parametrize("name", NAMES)
 def test_sample_before_fit_raises(name):
     with pytest.raises(NotFittedError, match="not fitted"):
-        make_synthesizer(name).sample(10)
+        _make(name).sample(10)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -121,7 +133,7 @@ def test_bad_budget_is_refused_before_anything(name, kwargs, message, monkeypatc
     monkeypatch.setattr(opendp.mod.Measurement, "__call__", forbidden)
     monkeypatch.setattr(opendp.mod.Measurement, "invoke", forbidden)
     with pytest.raises(ValidationError) as info:
-        make_synthesizer(name).fit(_table(), schema=DOMAIN, **kwargs)
+        _make(name).fit(_table(), schema=DOMAIN, **kwargs)
     assert message in str(info.value)
 
 
@@ -130,11 +142,11 @@ def test_wrong_columns_and_bad_codes_are_refused_with_nothing_spent(name):
     acc = PrivacyAccountant(epsilon=1.0, delta=1e-9)
     wrong = _table().rename(columns={"d": "e"})
     with pytest.raises(ValidationError, match="d"):
-        make_synthesizer(name).fit(wrong, schema=DOMAIN, accountant=acc)
+        _make(name).fit(wrong, schema=DOMAIN, accountant=acc)
     bad = _table()
     bad.loc[3, "b"] = 4  # outside b's 4 values
     with pytest.raises(ValidationError, match="b"):
-        make_synthesizer(name).fit(bad, schema=DOMAIN, accountant=acc)
+        _make(name).fit(bad, schema=DOMAIN, accountant=acc)
     assert len(acc.ledger) == 0
 
 
@@ -153,7 +165,7 @@ def test_an_exhausted_budget_raises_before_any_noise(name, monkeypatch):
     monkeypatch.setattr(opendp.mod.Measurement, "__call__", forbidden)
     monkeypatch.setattr(opendp.mod.Measurement, "invoke", forbidden)
     with pytest.raises(BudgetExceededError):
-        make_synthesizer(name).fit(_table(), schema=DOMAIN, accountant=acc)
+        _make(name).fit(_table(), schema=DOMAIN, accountant=acc)
     assert acc.ledger.to_dict() == before
 
 
@@ -161,11 +173,11 @@ def test_an_exhausted_budget_raises_before_any_noise(name, monkeypatch):
 def test_an_external_accountant_is_spent_up_to_its_budget(name):
     acc = PrivacyAccountant(epsilon=2.0, delta=1e-9)
     acc.spend(ZCDPEvent(rho=0.01), label="schema discovery")
-    make_synthesizer(name).fit(_table(), schema=DOMAIN, accountant=acc, rng=0)
+    _make(name).fit(_table(), schema=DOMAIN, accountant=acc, rng=0)
     assert 0.995 * 2.0 <= acc.epsilon() <= 2.0
     assert acc.ledger[0].event.label == "schema discovery"
     with pytest.raises(ValidationError, match="must equal the accountant"):
-        make_synthesizer(name).fit(_table(), schema=DOMAIN, accountant=acc, epsilon=1)
+        _make(name).fit(_table(), schema=DOMAIN, accountant=acc, epsilon=1)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -183,7 +195,7 @@ def test_a_schema_decodes_values_back(name):
             "age": rng.integers(0, 100, N),
         }
     )
-    syn = make_synthesizer(name).fit(data, schema=schema, epsilon=1.0, delta=1e-9)
+    syn = _make(name).fit(data, schema=schema, epsilon=1.0, delta=1e-9)
     out = syn.sample(200, rng=0)
     assert set(out["colour"]) <= {"red", "green", "blue"}
     assert out["age"].between(0, 99).all()
