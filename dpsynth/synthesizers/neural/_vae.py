@@ -221,6 +221,9 @@ def train_dp_vae(
                 # zero per-row gradients, which ExpandedWeights cannot do on 0.
                 empty = batch.shape[0] == 0
                 x = torch.zeros(1, rep.width) if empty else batch
+                # the VAE's reparameterisation draw: part of the per-row loss,
+                # not privacy noise (DP-SGD holds for any per-row randomness;
+                # its guarantee comes from Opacus's clipped, noised gradients)
                 eps = torch.randn(x.shape[0], plan.latent_dim, generator=gen_reparam)
                 loss = _per_row_loss(torch, index, x, module(x, eps)).sum()
                 loss = loss * 0.0 if empty else loss
