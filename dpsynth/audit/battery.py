@@ -43,7 +43,7 @@ from dpsynth.audit.reconstruction import reconstruction_attack
 from dpsynth.audit.result import CRITERIA, AttackResult, Verdict
 from dpsynth.audit.shadow import Factory, shadow_attack
 from dpsynth.audit.singling_out import singling_out_attacks
-from dpsynth.audit.stats import holm, newcombe
+from dpsynth.audit.stats import holm, holm_adjusted, newcombe
 from dpsynth.errors import ValidationError
 
 __all__ = ["AuditConfig", "AuditReport", "Claim", "powered", "run_audit"]
@@ -516,7 +516,7 @@ def _verdicts(
     scored = [r for r in results if not r.diagnostic and r.main.trials > 0]
     pvals = [r.p_value for r in scored]
     reject = holm(pvals, alpha=config.alpha) if scored else []
-    adjusted = _holm_adjusted(pvals)
+    adjusted = holm_adjusted(pvals)
     verdicts: dict[str, Verdict] = {}
     for r, rejected in zip(scored, reject, strict=True):
         if rejected:
@@ -550,18 +550,6 @@ def powered(result: AttackResult, config: AuditConfig) -> bool:
         confidence=config.confidence,
     )[1]
     return upper <= config.tolerance
-
-
-def _holm_adjusted(p: Sequence[float]) -> list[float]:
-    """Holm-adjusted p-values: reject at alpha iff adjusted <= alpha."""
-    m = len(p)
-    order = sorted(range(m), key=p.__getitem__)
-    out = [0.0] * m
-    running = 0.0
-    for rank, i in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p[i]))
-        out[i] = running
-    return out
 
 
 def _criteria(

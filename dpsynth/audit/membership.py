@@ -45,7 +45,7 @@ from dpsynth._random import RngLike, as_generator
 from dpsynth.audit.data import AuditData
 from dpsynth.audit.distance import nearest_distances, neighbour_summaries
 from dpsynth.audit.result import AttackResult, Rate, ThreatModel
-from dpsynth.audit.stats import epsilon_from_split, roc
+from dpsynth.audit.stats import epsilon_from_split, roc, youden_threshold
 from dpsynth.errors import ValidationError
 
 __all__ = [
@@ -256,7 +256,7 @@ def _scored(
     n = targets.members.size
     pos, neg = scores[:n], scores[n:]
     cal_p, cal_n = targets.member_calibration, targets.nonmember_calibration
-    threshold = _youden_threshold(pos[cal_p], neg[cal_n])
+    threshold = youden_threshold(pos[cal_p], neg[cal_n])
     ev_pos, ev_neg = pos[~cal_p], neg[~cal_n]
     main = Rate(int((ev_pos >= threshold).sum()), int(ev_pos.size))
     control = Rate(int((ev_neg >= threshold).sum()), int(ev_neg.size))
@@ -292,18 +292,6 @@ def _scored(
         notes=targets.notes,
         details=details,
     )
-
-
-def _youden_threshold(pos: np.ndarray, neg: np.ndarray) -> float:
-    """The threshold maximising TPR - FPR ("member" iff score >= it); +inf if none."""
-    if pos.size == 0 or neg.size == 0:
-        return float("inf")
-    candidates = np.unique(np.concatenate([pos, neg]))
-    tpr = 1 - np.searchsorted(np.sort(pos), candidates, side="left") / pos.size
-    fpr = 1 - np.searchsorted(np.sort(neg), candidates, side="left") / neg.size
-    gain = tpr - fpr
-    best = int(np.argmax(gain))
-    return float(candidates[best]) if gain[best] > 0 else float("inf")
 
 
 def copy_diagnostics(

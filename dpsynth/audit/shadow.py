@@ -45,7 +45,7 @@ from dpsynth._random import RngLike, as_generator
 from dpsynth.audit.data import AuditData
 from dpsynth.audit.distance import neighbour_summaries
 from dpsynth.audit.result import AttackResult, Rate, ThreatModel
-from dpsynth.audit.stats import epsilon_lower_bound, roc
+from dpsynth.audit.stats import epsilon_lower_bound, roc, youden_threshold
 from dpsynth.errors import ValidationError
 
 __all__ = ["Factory", "choose_shadow_targets", "rarity", "shadow_attack"]
@@ -125,14 +125,6 @@ def _discriminant(x_in: np.ndarray, x_out: np.ndarray) -> Callable[[np.ndarray],
     w = (mu1 - mu0) / var
     mid = 0.5 * (mu1 + mu0)
     return lambda x: (x - mid) @ w
-
-
-def _youden(pos: np.ndarray, neg: np.ndarray) -> float:
-    candidates = np.unique(np.concatenate([pos, neg]))
-    tpr = 1 - np.searchsorted(np.sort(pos), candidates, side="left") / pos.size
-    fpr = 1 - np.searchsorted(np.sort(neg), candidates, side="left") / neg.size
-    best = int(np.argmax(tpr - fpr))
-    return float(candidates[best]) if tpr[best] - fpr[best] > 0 else float("inf")
 
 
 def shadow_attack(
@@ -226,7 +218,7 @@ def shadow_attack(
             continue
         score = _discriminant(x_tr[y_tr], x_tr[~y_tr])
         s_tr, s_te = score(x_tr), score(x_te)
-        threshold = _youden(s_tr[y_tr], s_tr[~y_tr])
+        threshold = youden_threshold(s_tr[y_tr], s_tr[~y_tr])
         flagged = s_te >= threshold
         t_tp, t_fp = int((flagged & y_te).sum()), int((flagged & ~y_te).sum())
         t_in, t_out = int(y_te.sum()), int((~y_te).sum())

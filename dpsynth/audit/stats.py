@@ -25,9 +25,11 @@ __all__ = [
     "epsilon_lower_bound",
     "excess_p_value",
     "holm",
+    "holm_adjusted",
     "newcombe",
     "roc",
     "wilson",
+    "youden_threshold",
 ]
 
 Side = Literal["two-sided", "lower", "upper"]
@@ -310,19 +312,31 @@ def holm(p_values: Sequence[float], *, alpha: float = 0.05) -> list[bool]:
         Holm. A simple sequentially rejective multiple test procedure.
         Scandinavian Journal of Statistics 6(2), 1979.
     """
+    if not 0 < alpha < 1:
+        raise ValidationError(f"`alpha` ({alpha!r}) must be in (0, 1).")
+    return [a <= alpha for a in holm_adjusted(p_values)]
+
+
+def holm_adjusted(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values, one per hypothesis.
+
+    Hypothesis ``i`` is rejected at ``alpha`` iff its adjusted p-value is at
+    most ``alpha``, which is what :func:`holm` decides.
+
+    Example:
+        >>> holm_adjusted([0.01, 0.04, 0.03, 0.2])
+        [0.04, 0.09, 0.09, 0.2]
+    """
     ps = [float(p) for p in p_values]
     if any(not 0 <= p <= 1 for p in ps):
         raise ValidationError(f"`p_values` ({p_values!r}) must be in [0, 1].")
-    if not 0 < alpha < 1:
-        raise ValidationError(f"`alpha` ({alpha!r}) must be in (0, 1).")
-    order = sorted(range(len(ps)), key=ps.__getitem__)
-    reject = [False] * len(ps)
     m = len(ps)
-    for rank, i in enumerate(order):
-        if ps[i] > alpha / (m - rank):
-            break
-        reject[i] = True
-    return reject
+    out = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(sorted(range(m), key=ps.__getitem__)):
+        running = max(running, min(1.0, (m - rank) * ps[i]))
+        out[i] = running
+    return out
 
 
 # ------------------------------------------------------------------------- ROC
@@ -468,3 +482,25 @@ def epsilon_from_split(
         confidence=conf,
     )
     return bound, threshold
+
+
+def youden_threshold(member_scores: object, nonmember_scores: object) -> float:
+    """The threshold maximising TPR - FPR ("member" iff score >= it).
+
+    Returns ``+inf`` (nobody flagged) when no threshold beats chance or a side
+    is empty.
+
+    Example:
+        >>> youden_threshold([3, 4, 5], [1, 2, 3])
+        4.0
+    """
+    pos = np.asarray(member_scores, dtype=np.float64).ravel()
+    neg = np.asarray(nonmember_scores, dtype=np.float64).ravel()
+    if pos.size == 0 or neg.size == 0:
+        return float("inf")
+    candidates = np.unique(np.concatenate([pos, neg]))
+    tpr = 1 - np.searchsorted(np.sort(pos), candidates, side="left") / pos.size
+    fpr = 1 - np.searchsorted(np.sort(neg), candidates, side="left") / neg.size
+    gain = tpr - fpr
+    best = int(np.argmax(gain))
+    return float(candidates[best]) if gain[best] > 0 else float("inf")

@@ -9,14 +9,13 @@ from _population import NAMES, ORDERED, SIZES, draw, frame, split
 from dpsynth.audit.battery import (
     AuditConfig,
     Claim,
-    _holm_adjusted,
     powered,
     run_audit,
 )
 from dpsynth.audit.data import AuditData
 from dpsynth.audit.report import JSON_FILE, audit_tables, write_audit
 from dpsynth.audit.result import AttackResult, Rate, ThreatModel
-from dpsynth.audit.stats import holm
+from dpsynth.audit.stats import holm, holm_adjusted
 from dpsynth.data.domain import Domain
 from dpsynth.errors import ValidationError
 
@@ -100,7 +99,7 @@ def test_verdict_rules_on_hand_made_results():
 
 def test_holm_adjusted_p_values_agree_with_holm():
     p = [0.01, 0.04, 0.03, 0.2, 0.001]
-    adj = _holm_adjusted(p)
+    adj = holm_adjusted(p)
     for alpha in (0.01, 0.02, 0.05, 0.1, 0.5):
         assert [a <= alpha for a in adj] == holm(p, alpha=alpha)
 
