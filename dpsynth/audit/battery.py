@@ -155,12 +155,12 @@ class AuditConfig:
     alpha: float = 0.05
     tolerance: float = 0.05
     confidence: float = 0.95
-    max_targets: int = 4000
+    max_targets: int = 5000
     attribute_targets: int = 2000
-    link_targets: int = 1000
+    link_targets: int = 2000
     secret: str | None = None
     quasi_identifiers: Sequence[str] | None = None
-    predicates: int = 2000
+    predicates: int = 4000
     link_group: int = 5
     kernel_scale: float = 2.0
     utility: bool = True
