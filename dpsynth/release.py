@@ -31,13 +31,13 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
+from dpsynth._versions import installed_version
 from dpsynth.data.dataset import Dataset
 from dpsynth.data.domain import Domain
 from dpsynth.data.encoding import Encoder
@@ -389,12 +389,6 @@ def _json_text(value: Any) -> str:
 
 
 def _versions() -> dict[str, str | None]:
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
     from dpsynth import __version__
 
     return {
@@ -402,7 +396,7 @@ def _versions() -> dict[str, str | None]:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
-        "opendp": version("opendp"),
+        "opendp": installed_version("opendp"),
     }
 
 

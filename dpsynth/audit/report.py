@@ -9,26 +9,26 @@ release's temporary folder).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from dpsynth._random import RngLike
+from dpsynth._versions import installed_version
 from dpsynth.audit.battery import AuditConfig, Claim, Progress, run_audit
 from dpsynth.audit.data import AuditData
 from dpsynth.audit.shadow import Factory
 from dpsynth.data.domain import Domain
 from dpsynth.data.schema import Schema
 from dpsynth.errors import ValidationError
+from dpsynth.privacy.store import fingerprint_file
 
 __all__ = [
     "HTML_FILE",
@@ -42,15 +42,6 @@ __all__ = [
 JSON_FILE = "report.json"
 HTML_FILE = "report.html"
 _PACKAGES = ("dpsynth", "numpy", "pandas", "scipy", "scikit-learn", "opendp")
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def reproducibility(
@@ -68,17 +59,10 @@ def reproducibility(
             passed in memory) and its number of rows.
         command: the command line, if the audit came from the CLI.
     """
-
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
     return {
         "versions": {
             "python": platform.python_version(),
-            **{p: version(p) for p in _PACKAGES},
+            **{p: installed_version(p) for p in _PACKAGES},
         },
         "seed": seed,
         "seed_note": None
@@ -88,7 +72,7 @@ def reproducibility(
         "inputs": {
             name: {
                 "path": path,
-                "sha256": None if path is None else sha256_file(path),
+                "sha256": None if path is None else fingerprint_file(path),
                 "rows": rows,
             }
             for name, (path, rows) in inputs.items()
