@@ -15,6 +15,7 @@ from dpsynth.errors import BudgetExceededError, ValidationError
 from dpsynth.mechanisms import gaussian_counts
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.privacy.events import GaussianEvent, SampledGaussianEvent
+from dpsynth.synthesizers._params import check_fraction, check_int, check_positive
 from dpsynth.synthesizers.base import Progress, Synthesizer
 from dpsynth.synthesizers.neural._torch import require_neural
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation
@@ -22,16 +23,6 @@ from dpsynth.synthesizers.neural.encoding import TabularRepresentation
 __all__ = ["DPTVAESynthesizer"]
 
 logger = logging.getLogger(__name__)
-
-
-def _int(name: str, value: Any, low: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValidationError(f"`{name}` ({value!r}) must be an integer >= {low}.")
-
-
-def _real(name: str, value: Any, constraint: str, ok: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
-        raise ValidationError(f"`{name}` ({value!r}) must be {constraint}.")
 
 
 class DPTVAESynthesizer(Synthesizer):
@@ -121,21 +112,19 @@ class DPTVAESynthesizer(Synthesizer):
 
     # ----------------------------------------------------------------- fit
     def _check_params(self) -> None:
-        _int("epochs", self.epochs)
-        _int("steps_per_epoch", self.steps_per_epoch)
-        _int("latent_dim", self.latent_dim)
+        check_int("epochs", self.epochs, 1)
+        check_int("steps_per_epoch", self.steps_per_epoch, 1)
+        check_int("latent_dim", self.latent_dim, 1)
         dims = self.hidden_dims
         if isinstance(dims, str | bytes) or not isinstance(dims, Sequence):
             raise ValidationError(
                 f"`hidden_dims` ({dims!r}) must be a list of integers >= 1."
             )
         for d in dims:
-            _int("hidden_dims", d)
+            check_int("hidden_dims", d, 1)
         for name in ("max_grad_norm", "learning_rate", "max_noise_multiplier"):
-            v = getattr(self, name)
-            _real(name, v, "a positive, finite number", 0 < v < float("inf"))
-        f = self.count_fraction
-        _real("count_fraction", f, "in (0, 1)", 0 < f < 1)
+            check_positive(name, getattr(self, name))
+        check_fraction("count_fraction", self.count_fraction)
         if not isinstance(self.secure_mode, bool):
             raise ValidationError(
                 f"`secure_mode` ({self.secure_mode!r}) must be True or False."
