@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -153,12 +153,7 @@ class AuditData:
             )
             labels = tuple(_labels(col) for col in schema.columns)
             sizes = tuple(col.n_codes for col in schema.columns)
-        if len(holdout) < SMALL_HOLDOUT:
-            notes.append(
-                f"The holdout has only {len(holdout)} rows (fewer than "
-                f"{SMALL_HOLDOUT}): the control rates have wide intervals, so most "
-                "attacks can only be inconclusive. Keep a larger holdout."
-            )
+        notes += _holdout_notes(len(holdout))
         return cls(
             train=codes["train"],
             holdout=codes["holdout"],
@@ -202,12 +197,7 @@ class AuditData:
         order = (False,) * d if ordered is None else tuple(bool(o) for o in ordered)
         if len(order) != d:
             raise ValidationError(f"`ordered` must hold {d} booleans.")
-        notes = []
-        if len(codes["holdout"]) < SMALL_HOLDOUT:
-            notes.append(
-                f"The holdout has only {len(codes['holdout'])} rows: intervals are "
-                "wide and most attacks can only be inconclusive."
-            )
+        notes = _holdout_notes(len(codes["holdout"]))
         return cls(
             train=codes["train"],
             holdout=codes["holdout"],
@@ -246,17 +236,7 @@ class AuditData:
         data = cls.from_codes(
             train, holdout, synthetic, sizes=sizes, names=names, ordered=ordered
         )
-        return cls(
-            train=data.train,
-            holdout=data.holdout,
-            synthetic=data.synthetic,
-            names=data.names,
-            sizes=data.sizes,
-            ordered=data.ordered,
-            labels=labels,
-            schema_source=source,
-            notes=data.notes,
-        )
+        return replace(data, labels=labels, schema_source=source)
 
     # -------------------------------------------------------------- helpers
     def columns(self, names: Sequence[str]) -> list[int]:
@@ -272,6 +252,17 @@ class AuditData:
                 f"{list(self.names)!r}."
             )
         return [self.names.index(n) for n in names]
+
+
+def _holdout_notes(rows: int) -> list[str]:
+    """The degradation note for a holdout too small for narrow intervals."""
+    if rows >= SMALL_HOLDOUT:
+        return []
+    return [
+        f"The holdout has only {rows} rows (fewer than {SMALL_HOLDOUT}): the control "
+        "rates have wide intervals, so most attacks can only be inconclusive. Keep "
+        "a larger holdout."
+    ]
 
 
 def _same_columns(

@@ -10,6 +10,8 @@ exchangeable for every attack (the exact null hypothesis).
 import numpy as np
 import pandas as pd
 
+from dpsynth.audit.data import AuditData
+
 SIZES = (4, 6, 3, 8, 5, 7, 9, 6, 2)
 NAMES = tuple(f"c{j}" for j in range(len(SIZES)))
 ORDERED = (True, False, True, False, False, True, True, False, False)
@@ -47,3 +49,10 @@ def leaky(train, rng, share, n=3000):
     k = int(round(share * n))
     out[:k] = train[rng.choice(train.shape[0], size=k, replace=False)]
     return out
+
+
+def audit_data(train, holdout, synthetic):
+    """The three code tables as AuditData over the population's columns."""
+    return AuditData.from_codes(
+        train, holdout, synthetic, sizes=SIZES, names=NAMES, ordered=ORDERED
+    )

@@ -9,7 +9,7 @@ confidence 1 - 1e-6 and must be 0, for the same reason.
 
 import numpy as np
 import pytest
-from _population import NAMES, ORDERED, SIZES, draw, leaky, split
+from _population import NAMES, ORDERED, SIZES, audit_data, draw, leaky, split
 
 from dpsynth.audit.attribute import attribute_attacks, default_roles
 from dpsynth.audit.data import AuditData
@@ -21,17 +21,11 @@ from dpsynth.errors import ValidationError
 FALSE_ALARM = 1e-6
 
 
-def _data(train, holdout, synthetic):
-    return AuditData.from_codes(
-        train, holdout, synthetic, sizes=SIZES, names=NAMES, ordered=ORDERED
-    )
-
-
 @pytest.fixture(scope="module")
 def null():
     rng = np.random.default_rng(1)
     train, holdout = split(rng)
-    return _data(train, holdout, draw(3000, rng))
+    return audit_data(train, holdout, draw(3000, rng))
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +33,14 @@ def copied():
     """The generator returns its training table."""
     rng = np.random.default_rng(2)
     train, holdout = split(rng)
-    return _data(train, holdout, train.copy())
+    return audit_data(train, holdout, train.copy())
 
 
 @pytest.fixture(scope="module")
 def leak20():
     rng = np.random.default_rng(3)
     train, holdout = split(rng)
-    return _data(train, holdout, leaky(train, rng, 0.2))
+    return audit_data(train, holdout, leaky(train, rng, 0.2))
 
 
 # ------------------------------------------------------------------ targets

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from _population import NAMES, ORDERED, SIZES, draw, frame, split
+from _population import NAMES, SIZES, audit_data, draw, frame, split
 
 from dpsynth.audit.battery import (
     AuditConfig,
@@ -12,7 +12,6 @@ from dpsynth.audit.battery import (
     powered,
     run_audit,
 )
-from dpsynth.audit.data import AuditData
 from dpsynth.audit.report import JSON_FILE, audit_tables, write_audit
 from dpsynth.audit.result import AttackResult, Rate, ThreatModel
 from dpsynth.audit.stats import holm, holm_adjusted
@@ -23,18 +22,12 @@ DOMAIN = Domain(dict(zip(NAMES, SIZES, strict=True)))
 NO_UTILITY = AuditConfig(utility=False)
 
 
-def _data(train, holdout, synthetic):
-    return AuditData.from_codes(
-        train, holdout, synthetic, sizes=SIZES, names=NAMES, ordered=ORDERED
-    )
-
-
 @pytest.fixture(scope="module")
 def copied_report():
     rng = np.random.default_rng(20)
     train, holdout = split(rng)
     return run_audit(
-        _data(train, holdout, train.copy()),
+        audit_data(train, holdout, train.copy()),
         claim=Claim(epsilon=1.0, delta=1e-9),
         config=NO_UTILITY,
         rng=1,
@@ -61,7 +54,7 @@ def test_independent_data_never_fails_at_a_tiny_alpha():
     rng = np.random.default_rng(21)
     train, holdout = split(rng)
     rep = run_audit(
-        _data(train, holdout, draw(3000, rng)),
+        audit_data(train, holdout, draw(3000, rng)),
         claim=Claim(epsilon=1.0),
         config=AuditConfig(alpha=1e-6, utility=False),
         rng=2,

@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 import pytest
-from _population import NAMES, ORDERED, SIZES, draw, split
+from _population import NAMES, SIZES, audit_data, draw, split
 
 from dpsynth.audit.data import AuditData
 from dpsynth.audit.membership import MembershipTargets, choose_targets
@@ -27,17 +27,11 @@ FALSE_ALARM = 1e-6
 QIS = list(NAMES[:8])  # the secret is c8 (binary)
 
 
-def _data(train, holdout, synthetic):
-    return AuditData.from_codes(
-        train, holdout, synthetic, sizes=SIZES, names=NAMES, ordered=ORDERED
-    )
-
-
 @pytest.fixture(scope="module")
 def null():
     rng = np.random.default_rng(21)
     train, holdout = split(rng)
-    return _data(train, holdout, draw(3000, rng))
+    return audit_data(train, holdout, draw(3000, rng))
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +40,7 @@ def copied():
     risk is 0.10 to 0.13 and p below 1e-10 for seeds 0 to 7)."""
     rng = np.random.default_rng(22)
     train, holdout = split(rng, n_train=1500, n_holdout=1500)
-    return _data(train, holdout, train.copy())
+    return audit_data(train, holdout, train.copy())
 
 
 def _all_records(n_train, n_holdout):
@@ -189,7 +183,7 @@ def test_reconstruction_checks_its_arguments(null):
         attack(max_queries=2.5)
     constant = null.synthetic.copy()
     constant[:, 8] = 1
-    flat = _data(null.train, null.holdout, constant)
+    flat = audit_data(null.train, null.holdout, constant)
     with pytest.raises(
         ValidationError,
         match=re.escape(

@@ -10,10 +10,9 @@ other games) flags: Fisher's test is exact. "No false alarm" asserts p > 1e-6
 
 import numpy as np
 import pytest
-from _population import NAMES, ORDERED, SIZES, draw, split
+from _population import NAMES, SIZES, audit_data, draw, split
 
 from dpsynth.audit.battery import AuditConfig, run_audit
-from dpsynth.audit.data import AuditData
 from dpsynth.audit.shadow import choose_shadow_targets, rarity, shadow_attack
 from dpsynth.data.domain import Domain
 from dpsynth.errors import ValidationError
@@ -26,9 +25,7 @@ FALSE_ALARM = 1e-6
 def data():
     rng = np.random.default_rng(30)
     train, holdout = split(rng)
-    return AuditData.from_codes(
-        train, holdout, draw(3000, rng), sizes=SIZES, names=NAMES, ordered=ORDERED
-    )
+    return audit_data(train, holdout, draw(3000, rng))
 
 
 def copying(codes, rng):
