@@ -133,7 +133,7 @@ class DPTVAESynthesizer(Synthesizer):
 
     def _plan(self, accountant: PrivacyAccountant) -> tuple[float, float]:
         """``(count_sigma, noise_multiplier)``, or a refusal with nothing spent."""
-        from dpsynth.synthesizers.neural._vae import sampling_rate_for
+        from dpsynth.synthesizers.neural._dpsgd import sampling_rate_for
 
         trial = copy.deepcopy(accountant)
         sigma = trial.plan_gaussian_sigma(1, fraction=self.count_fraction)
@@ -185,29 +185,29 @@ class DPTVAESynthesizer(Synthesizer):
         rng: np.random.Generator,
         callback: Progress,
     ) -> None:
-        from dpsynth.synthesizers.neural._vae import (
-            TrainingPlan,
-            sampling_rate_for,
-            train_dp_vae,
-        )
+        from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, sampling_rate_for
+        from dpsynth.synthesizers.neural._vae import TrainingPlan, train_dp_vae
 
         sigma, nm = self._plan(accountant)
         rep = TabularRepresentation.from_schema(dataset.domain)
-        plan = TrainingPlan(
+        dpsgd = DPSGDPlan(
             noise_multiplier=nm,
             sample_rate=sampling_rate_for(self.steps_per_epoch)[0],
             steps_per_epoch=self.steps_per_epoch,
             epochs=self.epochs,
             max_grad_norm=float(self.max_grad_norm),
+            secure_mode=self.secure_mode,
+        )
+        plan = TrainingPlan(
+            dpsgd=dpsgd,
             learning_rate=float(self.learning_rate),
             hidden_dims=tuple(int(d) for d in self.hidden_dims),
             latent_dim=self.latent_dim,
-            secure_mode=self.secure_mode,
         )
         sgd = SampledGaussianEvent(
             noise_multiplier=nm,
-            sample_rate=plan.sample_rate,
-            steps=plan.steps,
+            sample_rate=dpsgd.sample_rate,
+            steps=dpsgd.steps,
             columns=dataset.columns,
         )
         if not accountant.can_spend_many([GaussianEvent(sigma=sigma), sgd]):
@@ -223,24 +223,24 @@ class DPTVAESynthesizer(Synthesizer):
             )
             self.total_ = max(float(noisy[0]), 1.0)
             callback("measure", 1, 1)
-            accountant.spend(sgd, label=f"dptvae DP-SGD ({plan.epochs} epochs)")
+            accountant.spend(sgd, label=f"dptvae DP-SGD ({dpsgd.epochs} epochs)")
 
-        callback("train", 0, plan.epochs)
+        callback("train", 0, dpsgd.epochs)
         layers = train_dp_vae(
             rep.encode(dataset),
             rep,
             plan,
             rng=rng,
             before_training=charge,
-            on_epoch=lambda e: callback("train", e, plan.epochs),
+            on_epoch=lambda e: callback("train", e, dpsgd.epochs),
         )
         self.noise_multiplier_ = nm
         self.decoder_ = layers
         logger.info(
             "dptvae trained: noise multiplier %.4g, sample rate %g, %d steps",
             nm,
-            plan.sample_rate,
-            plan.steps,
+            dpsgd.sample_rate,
+            dpsgd.steps,
         )
 
     # --------------------------------------------------------------- sample
