@@ -16,6 +16,7 @@ SYNTHESIZERS: dict[str, str] = {
     "aim": "dpsynth.synthesizers.aim:AIMSynthesizer",
     "privbayes": "dpsynth.synthesizers.privbayes:PrivBayesSynthesizer",
     "dptvae": "dpsynth.synthesizers.neural.tvae:DPTVAESynthesizer",
+    "dpctgan": "dpsynth.synthesizers.neural.ctgan:DPCTGANSynthesizer",
 }
 
 

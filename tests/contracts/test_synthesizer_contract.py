@@ -26,7 +26,14 @@ SMALL: dict[str, dict[str, object]] = {
         "steps_per_epoch": 10,
         "hidden_dims": (32,),
         "latent_dim": 8,
-    }
+    },
+    "dpctgan": {
+        "epochs": 2,
+        "steps_per_epoch": 10,
+        "generator_dims": (32,),
+        "discriminator_dims": (32,),
+        "embedding_dim": 8,
+    },
 }
 DOMAIN = Domain({"a": 3, "b": 4, "c": 2, "d": 5})
 N = 3000

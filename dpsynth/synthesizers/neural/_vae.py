@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from dpsynth.synthesizers.neural._blocks import TorchBlocks
 from dpsynth.synthesizers.neural._dpsgd import (
     DPSGDPlan,
     make_private,
@@ -75,27 +76,17 @@ def build_vae(torch: Any, width: int, plan: TrainingPlan, gen: Any) -> Any:
     return VAE()
 
 
-def block_index(torch: Any, rep: TabularRepresentation) -> Any:
-    """A (columns x widest block) index into the logits; padding points past them."""
-    widest = max(b.size for b in rep.blocks)
-    index = torch.full((len(rep.blocks), widest), rep.width, dtype=torch.long)
-    for j, block in enumerate(rep.blocks):
-        index[j, : block.size] = torch.arange(block.start, block.stop)
-    return index
-
-
-def _per_row_loss(torch: Any, index: Any, x: Any, out: tuple[Any, Any, Any]) -> Any:
+def _per_row_loss(
+    torch: Any, blocks: TorchBlocks, x: Any, out: tuple[Any, Any, Any]
+) -> Any:
     """Reconstruction cross-entropy summed over the blocks plus the KL term, per row.
 
-    Vectorised over the blocks: the logits are gathered into a (rows x columns x
-    widest block) array padded with -inf, whose logsumexp is each block's
-    normaliser; ``x`` has exactly one 1 per block.
+    ``x`` has exactly one 1 per block, so the cross-entropy is the sum of the
+    blocks' log-normalisers minus the logits at the row's codes.
     """
     logits, mu, logvar = out
     kl = -0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
-    pad = torch.full((logits.shape[0], 1), -math.inf, dtype=logits.dtype)
-    blocks = torch.cat([logits, pad], dim=1)[:, index]
-    normaliser = torch.logsumexp(blocks, dim=2).sum(dim=1)
+    normaliser = blocks.logsumexp(torch, logits).sum(dim=1)
     return kl + normaliser - (x * logits).sum(dim=1)
 
 
@@ -122,21 +113,16 @@ def train_dp_vae(
     """
     torch, _ = require_neural()
     gen_init, gen_reparam = (torch_generator(g) for g in rng.spawn(2))
-    index = block_index(torch, rep)
+    blocks = TorchBlocks.of(torch, rep)
     with quiet_opacus():
         model = build_vae(torch, rep.width, plan, gen_init)
         private = make_private(
             model=model,
             optimizer=torch.optim.Adam(model.parameters(), lr=plan.learning_rate),
             rows=onehot,
-            row_loss=lambda out, x: _per_row_loss(torch, index, x, out),
             plan=plan.dpsgd,
         )
-        module, optimizer, criterion = (
-            private.module,
-            private.optimizer,
-            private.criterion,
-        )
+        module, optimizer = private.module, private.optimizer
         before_training()
         module.train()
         for epoch in range(plan.dpsgd.epochs):
@@ -147,13 +133,13 @@ def train_dp_vae(
                 # zero per-row gradients (Opacus cannot clip an empty batch).
                 empty = batch.shape[0] == 0
                 x = torch.zeros(1, rep.width) if empty else batch
+                x.requires_grad_(True)
                 # the VAE's reparameterisation draw: part of the per-row loss,
                 # not privacy noise (DP-SGD holds for any per-row randomness;
                 # its guarantee comes from Opacus's clipped, noised gradients)
                 eps = torch.randn(x.shape[0], plan.latent_dim, generator=gen_reparam)
-                loss = criterion(module(x, eps), x)
-                loss = loss * 0.0 if empty else loss
-                loss.backward()
+                losses = _per_row_loss(torch, blocks, x, module(x, eps))
+                private.backward(losses * 0.0 if empty else losses, x)
                 optimizer.step()
             on_epoch(epoch + 1)
     private.check_history(plan.dpsgd)

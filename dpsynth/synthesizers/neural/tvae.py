@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import copy
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -11,13 +9,17 @@ from typing import Any
 import numpy as np
 
 from dpsynth.data.dataset import Dataset
-from dpsynth.errors import BudgetExceededError, ValidationError
+from dpsynth.errors import ValidationError
 from dpsynth.mechanisms import gaussian_counts
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.privacy.events import GaussianEvent, SampledGaussianEvent
 from dpsynth.synthesizers._params import check_fraction, check_int, check_positive
-from dpsynth.synthesizers.base import Progress, Synthesizer
-from dpsynth.synthesizers.neural._torch import require_neural
+from dpsynth.synthesizers.base import Progress
+from dpsynth.synthesizers.neural._base import (
+    DPSGDSynthesizer,
+    array_from_dict,
+    array_to_dict,
+)
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation
 
 __all__ = ["DPTVAESynthesizer"]
@@ -25,7 +27,7 @@ __all__ = ["DPTVAESynthesizer"]
 logger = logging.getLogger(__name__)
 
 
-class DPTVAESynthesizer(Synthesizer):
+class DPTVAESynthesizer(DPSGDSynthesizer):
     """A TVAE-style VAE over one-hot codes, trained with Opacus DP-SGD.
 
     The network sees the public representation of the table only
@@ -112,8 +114,6 @@ class DPTVAESynthesizer(Synthesizer):
 
     # ----------------------------------------------------------------- fit
     def _check_params(self) -> None:
-        check_int("epochs", self.epochs, 1)
-        check_int("steps_per_epoch", self.steps_per_epoch, 1)
         check_int("latent_dim", self.latent_dim, 1)
         dims = self.hidden_dims
         if isinstance(dims, str | bytes) or not isinstance(dims, Sequence):
@@ -122,61 +122,9 @@ class DPTVAESynthesizer(Synthesizer):
             )
         for d in dims:
             check_int("hidden_dims", d, 1)
-        for name in ("max_grad_norm", "learning_rate", "max_noise_multiplier"):
-            check_positive(name, getattr(self, name))
+        check_positive("learning_rate", self.learning_rate)
         check_fraction("count_fraction", self.count_fraction)
-        if not isinstance(self.secure_mode, bool):
-            raise ValidationError(
-                f"`secure_mode` ({self.secure_mode!r}) must be True or False."
-            )
-        require_neural()
-
-    def _plan(self, accountant: PrivacyAccountant) -> tuple[float, float]:
-        """``(count_sigma, noise_multiplier)``, or a refusal with nothing spent."""
-        from dpsynth.synthesizers.neural._dpsgd import sampling_rate_for
-
-        trial = copy.deepcopy(accountant)
-        sigma = trial.plan_gaussian_sigma(1, fraction=self.count_fraction)
-        trial.spend(GaussianEvent(sigma=sigma), label="row count")
-        q, _ = sampling_rate_for(self.steps_per_epoch)
-        steps = self.epochs * self.steps_per_epoch
-        nm = trial.plan_noise_multiplier(sample_rate=q, steps=steps)
-        if nm > self.max_noise_multiplier:
-            raise self._refusal(trial, q, nm)
-        return sigma, nm
-
-    def _refusal(
-        self, trial: PrivacyAccountant, q: float, nm: float
-    ) -> BudgetExceededError:
-        """The error for a budget too small for the requested epochs."""
-        top = float(self.max_noise_multiplier)
-
-        def event(epochs: int) -> SampledGaussianEvent:
-            steps = epochs * self.steps_per_epoch
-            return SampledGaussianEvent(
-                noise_multiplier=top, sample_rate=q, steps=steps
-            )
-
-        lo, hi = 0, self.epochs  # event(hi) does not fit
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            lo, hi = (mid, hi) if trial.can_spend(event(mid)) else (lo, mid)
-        budget = trial.budget
-        need = PrivacyAccountant.unlimited(delta=budget.delta, pld=trial.pld)  # type: ignore[arg-type]
-        need.replay([(e.event, e.count) for e in trial.ledger.entries])
-        need.spend(event(self.epochs))
-        fits = f"at most {lo} epoch(s) fit" if lo else "not even one epoch fits"
-        return BudgetExceededError(
-            f"`epochs` ({self.epochs}) needs noise multiplier {nm:.4g} under the "
-            f"budget epsilon = {budget.epsilon:.6g} at delta = {budget.delta:g}, "
-            f"above `max_noise_multiplier` ({top:g}); at that noise, {fits} "
-            f"(sample rate {q:g}), and {self.epochs} epoch(s) need epsilon = "
-            f"{need.epsilon():.4g}. Nothing was spent or sampled. Hint: lower "
-            "`epochs`, raise `epsilon`, or raise `max_noise_multiplier`.",
-            requested=need.epsilon(),
-            budget=budget.epsilon,
-            delta=budget.delta,
-        )
+        self._check_dpsgd_params()
 
     def _fit(
         self,
@@ -188,7 +136,7 @@ class DPTVAESynthesizer(Synthesizer):
         from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, sampling_rate_for
         from dpsynth.synthesizers.neural._vae import TrainingPlan, train_dp_vae
 
-        sigma, nm = self._plan(accountant)
+        sigma, nm = self._plan_budget(accountant, 1, self.count_fraction)
         rep = TabularRepresentation.from_schema(dataset.domain)
         dpsgd = DPSGDPlan(
             noise_multiplier=nm,
@@ -272,7 +220,7 @@ class DPTVAESynthesizer(Synthesizer):
             "total": self.total_,
             "noise_multiplier": self.noise_multiplier_,
             "decoder": [
-                {"weight": _array_to_dict(w), "bias": _array_to_dict(b)}
+                {"weight": array_to_dict(w), "bias": array_to_dict(b)}
                 for w, b in self.decoder_
             ],
         }
@@ -282,7 +230,7 @@ class DPTVAESynthesizer(Synthesizer):
             self.total_ = float(data["total"])
             self.noise_multiplier_ = float(data["noise_multiplier"])
             self.decoder_ = [
-                (_array_from_dict(layer["weight"]), _array_from_dict(layer["bias"]))
+                (array_from_dict(layer["weight"]), array_from_dict(layer["bias"]))
                 for layer in data["decoder"]
             ]
         except (KeyError, TypeError, ValueError) as exc:
@@ -295,15 +243,3 @@ class DPTVAESynthesizer(Synthesizer):
             raise ValidationError(
                 f"`model` decoder must end in the domain's width ({width})."
             )
-
-
-def _array_to_dict(a: np.ndarray) -> dict[str, Any]:
-    """A float32 array as its shape and base64 little-endian bytes."""
-    data = np.ascontiguousarray(a, dtype="<f4").tobytes()
-    return {"shape": list(a.shape), "float32": base64.b64encode(data).decode("ascii")}
-
-
-def _array_from_dict(d: dict[str, Any]) -> np.ndarray:
-    raw = base64.b64decode(d["float32"], validate=True)
-    flat = np.frombuffer(raw, dtype="<f4").astype(np.float32)
-    return flat.reshape(tuple(int(s) for s in d["shape"]))

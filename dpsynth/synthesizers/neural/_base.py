@@ -1,0 +1,117 @@
+"""What the DP-SGD synthesizers share: parameters, the budget plan, the refusal.
+
+Each neural synthesizer spends, in order, ``k`` discrete-Gaussian measurements
+at one sigma (a row count, or the 1-way marginals) and then one
+``SampledGaussianEvent`` for its DP-SGD run. Both are planned here before
+anything is spent: the sigma takes a stated share of the budget, the noise
+multiplier is the smallest that lands the ledger on the budget.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from typing import Any
+
+import numpy as np
+
+from dpsynth.errors import BudgetExceededError, ValidationError
+from dpsynth.privacy.accountant import PrivacyAccountant
+from dpsynth.privacy.events import GaussianEvent, SampledGaussianEvent
+from dpsynth.synthesizers._params import check_int, check_positive
+from dpsynth.synthesizers.base import Synthesizer
+from dpsynth.synthesizers.neural._torch import require_neural
+
+__all__ = ["DPSGDSynthesizer", "array_from_dict", "array_to_dict"]
+
+
+class DPSGDSynthesizer(Synthesizer):
+    """Base of the DP-SGD synthesizers (not registered itself).
+
+    Subclasses set ``epochs``, ``steps_per_epoch``, ``max_grad_norm``,
+    ``max_noise_multiplier`` and ``secure_mode`` in ``__init__``.
+    """
+
+    epochs: int
+    steps_per_epoch: int
+    max_grad_norm: float
+    max_noise_multiplier: float
+    secure_mode: bool
+
+    def _check_dpsgd_params(self) -> None:
+        check_int("epochs", self.epochs, 1)
+        check_int("steps_per_epoch", self.steps_per_epoch, 1)
+        for name in ("max_grad_norm", "max_noise_multiplier"):
+            check_positive(name, getattr(self, name))
+        if not isinstance(self.secure_mode, bool):
+            raise ValidationError(
+                f"`secure_mode` ({self.secure_mode!r}) must be True or False."
+            )
+        require_neural()
+
+    def _plan_budget(
+        self, accountant: PrivacyAccountant, measurements: int, fraction: float
+    ) -> tuple[float, float]:
+        """``(sigma, noise_multiplier)`` or a refusal with nothing spent.
+
+        ``sigma`` is the scale of ``measurements`` GaussianEvents taking
+        ``fraction`` of the budget (zCDP rho), the noise multiplier the
+        smallest that fits the DP-SGD run in what is left.
+        """
+        from dpsynth.synthesizers.neural._dpsgd import sampling_rate_for
+
+        trial = copy.deepcopy(accountant)
+        sigma = trial.plan_gaussian_sigma(measurements, fraction=fraction)
+        trial.spend(GaussianEvent(sigma=sigma), label="measure", count=measurements)
+        q, _ = sampling_rate_for(self.steps_per_epoch)
+        steps = self.epochs * self.steps_per_epoch
+        nm = trial.plan_noise_multiplier(sample_rate=q, steps=steps)
+        if nm > self.max_noise_multiplier:
+            raise self._refusal(trial, q, nm)
+        return sigma, nm
+
+    def _refusal(
+        self, trial: PrivacyAccountant, q: float, nm: float
+    ) -> BudgetExceededError:
+        """The error for a budget too small for the requested epochs."""
+        top = float(self.max_noise_multiplier)
+
+        def event(epochs: int) -> SampledGaussianEvent:
+            steps = epochs * self.steps_per_epoch
+            return SampledGaussianEvent(
+                noise_multiplier=top, sample_rate=q, steps=steps
+            )
+
+        lo, hi = 0, self.epochs  # event(hi) does not fit
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if trial.can_spend(event(mid)) else (lo, mid)
+        budget = trial.budget
+        need = PrivacyAccountant.unlimited(delta=budget.delta, pld=trial.pld)  # type: ignore[arg-type]
+        need.replay([(e.event, e.count) for e in trial.ledger.entries])
+        need.spend(event(self.epochs))
+        fits = f"at most {lo} epoch(s) fit" if lo else "not even one epoch fits"
+        return BudgetExceededError(
+            f"`epochs` ({self.epochs}) needs noise multiplier {nm:.4g} under the "
+            f"budget epsilon = {budget.epsilon:.6g} at delta = {budget.delta:g}, "
+            f"above `max_noise_multiplier` ({top:g}); at that noise, {fits} "
+            f"(sample rate {q:g}), and {self.epochs} epoch(s) need epsilon = "
+            f"{need.epsilon():.4g}. Nothing was spent or sampled. Hint: lower "
+            "`epochs`, raise `epsilon`, or raise `max_noise_multiplier`.",
+            requested=need.epsilon(),
+            budget=budget.epsilon,
+            delta=budget.delta,
+        )
+
+
+def array_to_dict(a: np.ndarray) -> dict[str, Any]:
+    """A float32 array as its shape and base64 little-endian bytes."""
+    data = np.ascontiguousarray(a, dtype="<f4").tobytes()
+    return {"shape": list(a.shape), "float32": base64.b64encode(data).decode("ascii")}
+
+
+def array_from_dict(d: dict[str, Any]) -> np.ndarray:
+    """The inverse of :func:`array_to_dict`."""
+    raw = base64.b64decode(d["float32"], validate=True)
+    flat = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    return flat.reshape(tuple(int(s) for s in d["shape"]))

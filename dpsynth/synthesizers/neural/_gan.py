@@ -1,0 +1,276 @@
+"""The CTGAN-style networks and their DP training loop (torch + Opacus).
+
+Imported only inside a fit: torch and Opacus are optional. Only the
+discriminator reads real rows, and it is trained with DP-SGD through
+:mod:`._dpsgd` (Poisson batches, ghost clipping, Opacus's noise); the generator
+is trained on the discriminator's output and on public randomness only, so its
+updates are post-processing. Nothing here adds noise for privacy by hand: the
+latent draws, the Gumbel noise, dropout and the conditioning choices are model
+randomness.
+
+**The privacy unit of a discriminator step.** Each Poisson-sampled real row
+``x_i`` is paired with one fake row generated under the same condition ``c_i``
+(a column chosen at random and the row's own value in it), and the pair is one
+example: the discriminator sees a (2 x features) "sequence" ``[(x_i, c_i),
+(G(z_i, c_i), c_i)]`` and the example's loss is the sum of the real and fake
+terms. Opacus clips each pair's whole gradient, so adding or removing a row
+changes the clipped sum by one clipped term, whatever the batch size (a fake
+batch sized by the real one would add a second, unclipped-in-sum term). No
+gradient penalty: it needs a second-order backward pass that per-row clipping
+does not support; the loss is the non-saturating GAN loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dpsynth.synthesizers.neural._blocks import TorchBlocks
+from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, make_private, quiet_opacus
+from dpsynth.synthesizers.neural._torch import require_neural, torch_generator
+from dpsynth.synthesizers.neural._vae import _linear
+from dpsynth.synthesizers.neural.encoding import TabularRepresentation
+
+__all__ = ["GANPlan", "build_discriminator", "build_generator", "train_dp_gan"]
+
+#: The Gumbel-softmax temperature of the generator's outputs (CTGAN's 0.2).
+TAU = 0.2
+#: The slope of the discriminator's LeakyReLU (CTGAN's 0.2).
+LEAKY = 0.2
+
+
+@dataclass(frozen=True)
+class GANPlan:
+    """Everything the GAN's training is, fixed before any data is touched."""
+
+    dpsgd: DPSGDPlan
+    generator_lr: float
+    discriminator_lr: float
+    embedding_dim: int
+    generator_dims: tuple[int, ...]
+    discriminator_dims: tuple[int, ...]
+    dropout: float
+
+
+def build_generator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
+    """CTGAN's residual generator from ``[z, c]`` to per-block logits.
+
+    One block per hidden width: Linear, BatchNorm, ReLU, concatenated with the
+    block's input; then a Linear to the logits.
+    """
+
+    class Residual(torch.nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self, n_in: int, n_out: int) -> None:
+            super().__init__()
+            self.fc = _linear(torch, n_in, n_out, gen)
+            self.bn = torch.nn.BatchNorm1d(n_out)
+
+        def forward(self, h: Any) -> Any:
+            return torch.cat([torch.relu(self.bn(self.fc(h))), h], dim=1)
+
+    class Generator(torch.nn.Module):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            n = plan.embedding_dim + width
+            blocks = []
+            for d in plan.generator_dims:
+                blocks.append(Residual(n, d))
+                n += d
+            self.blocks = torch.nn.Sequential(*blocks)
+            self.out = _linear(torch, n, width, gen)
+
+        def forward(self, z: Any, cond: Any) -> Any:
+            return self.out(self.blocks(torch.cat([z, cond], dim=1)))
+
+    return Generator()
+
+
+def build_discriminator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
+    """CTGAN's discriminator (no packing) from ``[x, c]`` to one score.
+
+    One (Linear, LeakyReLU, Dropout) per hidden width, then a Linear to 1.
+    """
+    layers: list[Any] = []
+    n = 2 * width
+    for d in plan.discriminator_dims:
+        layers += [
+            _linear(torch, n, d, gen),
+            torch.nn.LeakyReLU(LEAKY),
+            torch.nn.Dropout(plan.dropout),
+        ]
+        n = d
+    layers.append(_linear(torch, n, 1, gen))
+    return torch.nn.Sequential(*layers)
+
+
+def _soft_outputs(torch: Any, blocks: TorchBlocks, logits: Any, gen: Any) -> Any:
+    """Per-block Gumbel-softmax of ``logits`` at temperature :data:`TAU`."""
+    u = torch.rand(logits.shape, generator=gen).clamp_(1e-10, 1.0 - 1e-7)
+    return blocks.softmax(torch, (logits - torch.log(-torch.log(u))) / TAU)
+
+
+def _cond_loss(torch: Any, blocks: TorchBlocks, logits: Any, cond: Any) -> Any:
+    """Mean cross-entropy of the conditioned column's block against its value."""
+    picked = cond @ blocks.matrix  # rows x columns: 1 on the conditioned column
+    norm = blocks.logsumexp(torch, logits)
+    return ((norm * picked).sum(dim=1) - (logits * cond).sum(dim=1)).mean()
+
+
+def pair_loss(torch: Any, scores: Any) -> Any:
+    """The non-saturating GAN loss of each (real, fake) pair: rows x 2 x 1 scores."""
+    real, fake = scores[:, 0, 0], scores[:, 1, 0]
+    return torch.nn.functional.softplus(-real) + torch.nn.functional.softplus(fake)
+
+
+def train_dp_gan(
+    onehot: np.ndarray,
+    rep: TabularRepresentation,
+    plan: GANPlan,
+    *,
+    rng: np.random.Generator,
+    before_training: Callable[[], tuple[Sequence[np.ndarray], int]],
+    on_epoch: Callable[[int], None],
+) -> Any:
+    """Trains the GAN; returns the generator (in eval mode, on the CPU).
+
+    ``before_training`` runs after every Opacus object is built and checked and
+    before the first row is sampled: the synthesizer spends its budget there
+    and returns ``(cond_probs, generator_batch)``, both from DP outputs:
+    ``cond_probs[j]`` is the training-by-sampling distribution of column
+    ``j``'s codes for the generator steps, ``generator_batch`` the rows of a
+    generator step (fixed for the run, independent of the Poisson batches).
+    Each discriminator step (one per Poisson batch, ``plan.dpsgd.steps`` in
+    all, checked against Opacus's history) is followed by one generator step.
+
+    Raises:
+        ValidationError: ``secure_mode`` without ``torchcsprng``.
+        InternalError: Opacus's loader or history disagrees with ``plan``.
+    """
+    torch, _ = require_neural()
+    gen_init, gen_model = (torch_generator(g) for g in rng.spawn(2))
+    width = rep.width
+    blocks = TorchBlocks.of(torch, rep)
+    masks = blocks.matrix.T.contiguous()  # columns x width
+    n_cols = len(rep.blocks)
+    starts = torch.tensor([b.start for b in rep.blocks])
+    cum: list[Any] = []
+
+    def draw_conditions(m: int) -> Any:
+        """``m`` public conditions: a column uniformly, a code by ``cond_probs``."""
+        cols = torch.randint(0, n_cols, (m,), generator=gen_model)
+        u = torch.rand(m, generator=gen_model, dtype=torch.float64)
+        cond = torch.zeros(m, width)
+        for j in range(n_cols):
+            rows = (cols == j).nonzero().squeeze(1)
+            if rows.numel():
+                code = torch.searchsorted(cum[j], u[rows] * cum[j][-1], right=True)
+                code = code.clamp_(max=rep.blocks[j].size - 1)
+                cond[rows, starts[j] + code] = 1.0
+        return cond
+
+    with quiet_opacus():
+        generator = build_generator(torch, width, plan, gen_init)
+        critic = build_discriminator(torch, width, plan, gen_init)
+        g_opt = torch.optim.Adam(
+            generator.parameters(),
+            lr=plan.generator_lr,
+            betas=(0.5, 0.9),
+            weight_decay=1e-6,
+        )
+        private = make_private(
+            model=critic,
+            optimizer=torch.optim.Adam(
+                critic.parameters(), lr=plan.discriminator_lr, betas=(0.5, 0.9)
+            ),
+            rows=onehot,
+            plan=plan.dpsgd,
+        )
+        d_module, d_opt = private.module, private.optimizer
+        g_params = list(generator.parameters())
+        cond_probs, g_batch = before_training()
+        cum.extend(torch.from_numpy(np.cumsum(p)) for p in cond_probs)
+        d_module.train()
+        generator.train()
+        for epoch in range(plan.dpsgd.epochs):
+            for (batch,) in private.loader:
+                # -- discriminator: one DP-SGD step on (real, fake) pairs
+                d_opt.zero_grad(set_to_none=True)
+                empty = batch.shape[0] == 0  # a noisy step all the same
+                x = torch.zeros(1, width) if empty else batch
+                m = x.shape[0]
+                cols = torch.randint(0, n_cols, (m,), generator=gen_model)
+                cond = x * masks[cols]  # the row's own value in a random column
+                with torch.no_grad():
+                    z = torch.randn(m, plan.embedding_dim, generator=gen_model)
+                    if m == 1:  # BatchNorm needs two rows in training mode
+                        generator.eval()
+                    fake = _soft_outputs(torch, blocks, generator(z, cond), gen_model)
+                    generator.train()
+                pairs = torch.stack(
+                    [torch.cat([x, cond], dim=1), torch.cat([fake, cond], dim=1)],
+                    dim=1,
+                ).requires_grad_(True)
+                losses = pair_loss(torch, d_module(pairs))
+                private.backward(losses * 0.0 if empty else losses, pairs)
+                d_opt.step()
+                # -- generator: post-processing of the discriminator
+                g_opt.zero_grad(set_to_none=True)
+                cond = draw_conditions(g_batch)
+                z = torch.randn(g_batch, plan.embedding_dim, generator=gen_model)
+                logits = generator(z, cond)
+                fake = _soft_outputs(torch, blocks, logits, gen_model)
+                # Opacus's hooks stay off through the backward pass: this pass
+                # reads no real row and leaves the discriminator's grads alone
+                d_module.disable_hooks()
+                try:
+                    score = d_module(torch.cat([fake, cond], dim=1).unsqueeze(1))
+                    g_loss = torch.nn.functional.softplus(-score).mean()
+                    g_loss = g_loss + _cond_loss(torch, blocks, logits, cond)
+                    torch.autograd.backward(g_loss, inputs=g_params)
+                finally:
+                    d_module.enable_hooks()
+                g_opt.step()
+            on_epoch(epoch + 1)
+    private.check_history(plan.dpsgd)
+    generator.eval()
+    return generator
+
+
+def export_generator(torch: Any, generator: Any) -> list[dict[str, np.ndarray]]:
+    """The eval-mode generator as float32 arrays, BatchNorm folded into its Linear.
+
+    One dict per residual block (``weight``, ``bias``: ``h -> [relu(W h + b), h]``)
+    and a last one for the output layer, all numpy, so that sampling needs no
+    torch.
+    """
+    layers: list[dict[str, np.ndarray]] = []
+    with torch.no_grad():
+        for block in generator.blocks:
+            bn = block.bn
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            w = block.fc.weight * scale.unsqueeze(1)
+            b = (block.fc.bias - bn.running_mean) * scale + bn.bias
+            layers.append(_arrays(w, b))
+        layers.append(_arrays(generator.out.weight, generator.out.bias))
+    return layers
+
+
+def _arrays(w: Any, b: Any) -> dict[str, np.ndarray]:
+    return {
+        "weight": w.detach().cpu().numpy().astype(np.float32),
+        "bias": b.detach().cpu().numpy().astype(np.float32),
+    }
+
+
+def generator_logits(
+    layers: Sequence[dict[str, np.ndarray]], z: np.ndarray, cond: np.ndarray
+) -> np.ndarray:
+    """The exported generator's logits for latent ``z`` and conditions ``cond``."""
+    h = np.concatenate([z, cond], axis=1).astype(np.float32)
+    for layer in layers[:-1]:
+        h = np.concatenate([np.maximum(h @ layer["weight"].T + layer["bias"], 0), h], 1)
+    last = layers[-1]
+    return h @ last["weight"].T + last["bias"]
