@@ -68,6 +68,12 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "smartnoise": ("mst", "aim"),
     "dpmm": ("mst", "aim", "privbayes"),
 }
+# Methods only named explicitly (``--methods dpsynth:dptvae``), never by "all"
+# or a library token: the neural generators, run by ``benchmarks/neural.py``.
+EXPLICIT_ONLY: dict[str, tuple[str, ...]] = {
+    "dpsynth": ("dptvae", "dpctgan"),
+    "smartnoise": ("dpctgan", "patectgan"),
+}
 LIBRARY_LABELS = {
     "dpsynth": "dpsynth",
     "mbi": "mbi 2.0 (our driver)",
@@ -167,13 +173,15 @@ def expand_methods(spec: str) -> list[str]:
             wanted.append(token)
         elif ":" in token and token.split(":", 1)[0] in LIBRARIES:
             lib, algo = token.split(":", 1)
-            if algo not in LIBRARIES[lib]:
-                known = ", ".join(LIBRARIES[lib])
+            known_algos = LIBRARIES[lib] + EXPLICIT_ONLY.get(lib, ())
+            if algo not in known_algos:
+                known = ", ".join(known_algos)
                 raise SystemExit(f"unknown method {token!r}: {lib} has {known}")
             wanted.append(token)
         else:
             raise SystemExit(f"unknown method {token!r}; see --list")
-    order = all_methods()
+    explicit = [f"{lib}:{a}" for lib, algos in EXPLICIT_ONLY.items() for a in algos]
+    order = all_methods() + explicit
     return sorted(set(wanted), key=order.index)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import _common
 import pandas as pd
 
-METHODS = ("independent", "mst", "aim", "privbayes")
+METHODS = ("independent", "mst", "aim", "privbayes", "dptvae", "dpctgan")
 
 
 def synthesize(job: _common.Job) -> pd.DataFrame:

@@ -11,13 +11,18 @@ randomness.
 **The privacy unit of a discriminator step.** Each Poisson-sampled real row
 ``x_i`` is paired with one fake row generated under the same condition ``c_i``
 (a column chosen at random and the row's own value in it), and the pair is one
-example: the discriminator sees a (2 x features) "sequence" ``[(x_i, c_i),
-(G(z_i, c_i), c_i)]`` and the example's loss is the sum of the real and fake
-terms. Opacus clips each pair's whole gradient, so adding or removing a row
-changes the clipped sum by one clipped term, whatever the batch size (a fake
-batch sized by the real one would add a second, unclipped-in-sum term). No
-gradient penalty: it needs a second-order backward pass that per-row clipping
-does not support; the loss is the non-saturating GAN loss.
+example: the discriminator sees a (2 x features) "sequence" ``[x_i, G(z_i,
+c_i)]`` and the example's loss is the sum of the real and fake terms. Opacus
+clips each pair's whole gradient, so adding or removing a row changes the
+clipped sum by one clipped term, whatever the batch size (a fake batch sized by
+the real one would let one row add a second clipped term). No gradient
+penalty: it needs a second-order backward pass that per-row clipping does not
+support; the loss is the non-saturating GAN loss.
+
+The discriminator does not see the condition: a real row's condition is a
+copy of one of its own values, so it adds nothing but inputs, and under DP-SGD
+every extra parameter adds noise (the noise's norm grows with the square root
+of the parameter count while the clipped signal does not).
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class GANPlan:
     generator_dims: tuple[int, ...]
     discriminator_dims: tuple[int, ...]
     dropout: float
+    marginal_weight: float
 
 
 def build_generator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
@@ -89,12 +95,12 @@ def build_generator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
 
 
 def build_discriminator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
-    """CTGAN's discriminator (no packing) from ``[x, c]`` to one score.
+    """CTGAN's discriminator (no packing, no condition) from a row to one score.
 
     One (Linear, LeakyReLU, Dropout) per hidden width, then a Linear to 1.
     """
     layers: list[Any] = []
-    n = 2 * width
+    n = width
     for d in plan.discriminator_dims:
         layers += [
             _linear(torch, n, d, gen),
@@ -138,10 +144,14 @@ def train_dp_gan(
 
     ``before_training`` runs after every Opacus object is built and checked and
     before the first row is sampled: the synthesizer spends its budget there
-    and returns ``(cond_probs, generator_batch)``, both from DP outputs:
-    ``cond_probs[j]`` is the training-by-sampling distribution of column
-    ``j``'s codes for the generator steps, ``generator_batch`` the rows of a
-    generator step (fixed for the run, independent of the Poisson batches).
+    and returns ``(marginals, generator_batch)``, both from DP outputs:
+    ``marginals[j]`` is column ``j``'s distribution (from its DP 1-way
+    marginal), ``generator_batch`` the rows of a generator step (fixed for the
+    run, independent of the Poisson batches). A generator step draws its
+    conditions from ``marginals`` (a column uniformly, then its code) and adds
+    to its loss ``marginal_weight`` times the KL divergence of each column's
+    ``marginals[j]`` from the batch's mean softmax: post-processing of the DP
+    marginals that keeps the unconditioned columns on them too.
     Each discriminator step (one per Poisson batch, ``plan.dpsgd.steps`` in
     all, checked against Opacus's history) is followed by one generator step.
 
@@ -157,9 +167,10 @@ def train_dp_gan(
     n_cols = len(rep.blocks)
     starts = torch.tensor([b.start for b in rep.blocks])
     cum: list[Any] = []
+    target = torch.zeros(width)  # the DP marginals, concatenated
 
     def draw_conditions(m: int) -> Any:
-        """``m`` public conditions: a column uniformly, a code by ``cond_probs``."""
+        """``m`` public conditions: a column uniformly, a code by its marginal."""
         cols = torch.randint(0, n_cols, (m,), generator=gen_model)
         u = torch.rand(m, generator=gen_model, dtype=torch.float64)
         cond = torch.zeros(m, width)
@@ -190,8 +201,10 @@ def train_dp_gan(
         )
         d_module, d_opt = private.module, private.optimizer
         g_params = list(generator.parameters())
-        cond_probs, g_batch = before_training()
-        cum.extend(torch.from_numpy(np.cumsum(p)) for p in cond_probs)
+        marginals, g_batch = before_training()
+        cum.extend(torch.from_numpy(np.cumsum(p)) for p in marginals)
+        target.copy_(torch.from_numpy(np.concatenate(marginals)))
+        target_entropy = float((target * torch.log(target.clamp_min(1e-30))).sum())
         d_module.train()
         generator.train()
         for epoch in range(plan.dpsgd.epochs):
@@ -209,10 +222,7 @@ def train_dp_gan(
                         generator.eval()
                     fake = _soft_outputs(torch, blocks, generator(z, cond), gen_model)
                     generator.train()
-                pairs = torch.stack(
-                    [torch.cat([x, cond], dim=1), torch.cat([fake, cond], dim=1)],
-                    dim=1,
-                ).requires_grad_(True)
+                pairs = torch.stack([x, fake], dim=1).requires_grad_(True)
                 losses = pair_loss(torch, d_module(pairs))
                 private.backward(losses * 0.0 if empty else losses, pairs)
                 d_opt.step()
@@ -226,9 +236,12 @@ def train_dp_gan(
                 # reads no real row and leaves the discriminator's grads alone
                 d_module.disable_hooks()
                 try:
-                    score = d_module(torch.cat([fake, cond], dim=1).unsqueeze(1))
+                    score = d_module(fake.unsqueeze(1))
                     g_loss = torch.nn.functional.softplus(-score).mean()
                     g_loss = g_loss + _cond_loss(torch, blocks, logits, cond)
+                    mean = blocks.softmax(torch, logits).mean(dim=0)
+                    kl = target_entropy - (target * torch.log(mean + 1e-12)).sum()
+                    g_loss = g_loss + plan.marginal_weight * kl
                     torch.autograd.backward(g_loss, inputs=g_params)
                 finally:
                     d_module.enable_hooks()

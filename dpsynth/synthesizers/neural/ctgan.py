@@ -34,12 +34,15 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
     (:class:`~dpsynth.synthesizers.neural.encoding.TabularRepresentation`). The
     generator maps a latent point and a condition (one column's value) to one
     softmax per column (Gumbel-softmax outputs while training), through CTGAN's
-    residual blocks; the discriminator scores (row, condition) pairs. CTGAN's
-    conditional vector and training-by-sampling need category frequencies:
-    they come from DP 1-way marginals, measured first. Sampling draws a column
-    uniformly and a value from its DP marginal, decodes with numpy alone, and
-    keeps the conditioned value, so each column's sampled frequencies lean on
-    its DP marginal.
+    residual blocks; the discriminator scores rows. CTGAN's
+    conditional vector needs category frequencies: they come from DP 1-way
+    marginals, measured first. Conditions are drawn by those frequencies, not
+    CTGAN's log-frequencies (training-by-sampling): the discriminator's real
+    pairs carry each row's own value, so natural frequencies keep real and fake
+    conditions alike. The generator's loss also pulls each column's batch-mean
+    output towards its DP marginal (``marginal_weight``). Sampling draws a
+    column uniformly and a value from its DP marginal, decodes with numpy
+    alone, and keeps the conditioned value.
 
     Args:
         epochs: passes over the data, in expectation (``epochs *
@@ -54,8 +57,11 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         generator_dims: the widths of the generator's residual blocks.
         discriminator_dims: the widths of the discriminator's hidden layers.
         dropout: the discriminator's dropout rate.
+        marginal_weight: the weight, in the generator's loss, of the KL
+            divergence of each column's DP 1-way marginal from the generator's
+            batch-mean output (post-processing; 0 turns it off).
         marginal_fraction: the share of the budget (zCDP rho) spent on the 1-way
-            marginals (conditions, training-by-sampling, the row count).
+            marginals (conditions, the marginal term, the row count).
         max_noise_multiplier: a fit whose budget needs more noise than this for
             the requested epochs is refused before anything is spent, with the
             number of epochs that would fit.
@@ -84,9 +90,9 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
 
     References:
         Xu, Skoularidou, Cuesta-Infante, Veeramachaneni. Modeling Tabular Data
-        using Conditional GAN. NeurIPS 2019 (CTGAN: conditional vector,
-        training-by-sampling). Abadi et al. Deep Learning with Differential
-        Privacy. CCS 2016 (Algorithm 1). Xie et al. Differentially Private
+        using Conditional GAN. NeurIPS 2019 (CTGAN: conditional vector).
+        Abadi et al. Deep Learning with Differential Privacy. CCS 2016
+        (Algorithm 1). Xie et al. Differentially Private
         Generative Adversarial Network, 2018 (DP on the discriminator only).
 
     Example:
@@ -100,15 +106,16 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
     def __init__(
         self,
         *,
-        epochs: int = 10,
-        steps_per_epoch: int = 50,
+        epochs: int = 20,
+        steps_per_epoch: int = 25,
         max_grad_norm: float = 1.0,
-        generator_lr: float = 2e-4,
-        discriminator_lr: float = 2e-4,
+        generator_lr: float = 1e-3,
+        discriminator_lr: float = 1e-3,
         embedding_dim: int = 128,
         generator_dims: Sequence[int] = (256, 256),
-        discriminator_dims: Sequence[int] = (256, 256),
+        discriminator_dims: Sequence[int] = (64,),
         dropout: float = 0.5,
+        marginal_weight: float = 1.0,
         marginal_fraction: float = 0.1,
         max_noise_multiplier: float = 10.0,
         secure_mode: bool = False,
@@ -122,6 +129,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         self.generator_dims = generator_dims
         self.discriminator_dims = discriminator_dims
         self.dropout = dropout
+        self.marginal_weight = marginal_weight
         self.marginal_fraction = marginal_fraction
         self.max_noise_multiplier = max_noise_multiplier
         self.secure_mode = secure_mode
@@ -137,6 +145,14 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
                 )
             for d in dims:
                 check_int(name, d, 1)
+        if not (
+            isinstance(self.marginal_weight, int | float)
+            and not isinstance(self.marginal_weight, bool)
+            and self.marginal_weight >= 0
+        ):
+            raise ValidationError(
+                f"`marginal_weight` ({self.marginal_weight!r}) must be a number >= 0."
+            )
         for name in ("generator_lr", "discriminator_lr"):
             check_positive(name, getattr(self, name))
         if not (
@@ -182,6 +198,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             generator_dims=tuple(int(d) for d in self.generator_dims),
             discriminator_dims=tuple(int(d) for d in self.discriminator_dims),
             dropout=float(self.dropout),
+            marginal_weight=float(self.marginal_weight),
         )
         sgd = SampledGaussianEvent(
             noise_multiplier=nm,
@@ -207,10 +224,8 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             self.marginals_ = [_normalise(c) for c in counts]
             callback("measure", 1, 1)
             accountant.spend(sgd, label=f"dpctgan DP-SGD ({dpsgd.epochs} epochs)")
-            # CTGAN's training-by-sampling: codes by their log-frequency
-            by_log = [_normalise(np.log1p(c)) for c in counts]
             batch = max(2, round(self.total_ * dpsgd.sample_rate))
-            return by_log, batch
+            return self.marginals_, batch
 
         callback("train", 0, dpsgd.epochs)
         generator = train_dp_gan(

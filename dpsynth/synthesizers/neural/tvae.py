@@ -48,6 +48,12 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         max_grad_norm: the per-row gradient clipping norm ``C``.
         learning_rate: Adam's step size.
         hidden_dims: widths of the hidden layers of encoder and decoder.
+            Small on purpose: DP-SGD's noise has the same scale on every
+            parameter, so its norm grows with the square root of the
+            parameter count while the clipped signal does not. On Adult at
+            epsilon = 1, (64,) with ``latent_dim=8`` gave 2-way TVD 0.072
+            where (128, 128) with 32 stayed at 0.089, no better than
+            independent columns.
         latent_dim: the latent dimension.
         count_fraction: the share of the remaining budget (zCDP rho) spent on
             the noisy row count.
@@ -92,12 +98,12 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
     def __init__(
         self,
         *,
-        epochs: int = 10,
-        steps_per_epoch: int = 50,
+        epochs: int = 20,
+        steps_per_epoch: int = 25,
         max_grad_norm: float = 1.0,
-        learning_rate: float = 1e-3,
-        hidden_dims: Sequence[int] = (128, 128),
-        latent_dim: int = 32,
+        learning_rate: float = 3e-3,
+        hidden_dims: Sequence[int] = (64,),
+        latent_dim: int = 8,
         count_fraction: float = 0.01,
         max_noise_multiplier: float = 10.0,
         secure_mode: bool = False,

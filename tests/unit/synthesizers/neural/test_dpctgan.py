@@ -127,12 +127,13 @@ def test_ghost_clipping_clips_each_real_fake_pair_as_one_example():
         generator_dims=(8,),
         discriminator_dims=(8,),
         dropout=0.0,
+        marginal_weight=1.0,
     )
     gen = torch.Generator().manual_seed(0)
     critic = _gan.build_discriminator(torch, rep.width, plan, gen)
     reference = _gan.build_discriminator(torch, rep.width, plan, gen)
     reference.load_state_dict(critic.state_dict())
-    pairs = torch.rand(10, 2, 2 * rep.width, generator=gen)
+    pairs = torch.rand(10, 2, rep.width, generator=gen)
     with _dpsgd.quiet_opacus():
         private = _dpsgd.make_private(
             model=critic,
@@ -197,6 +198,7 @@ def test_the_numpy_sampler_matches_the_torch_generator_in_eval_mode():
         generator_dims=(8, 6),
         discriminator_dims=(8,),
         dropout=0.5,
+        marginal_weight=1.0,
     )
     gen = torch.Generator().manual_seed(3)
     g = _gan.build_generator(torch, rep.width, plan, gen)
@@ -237,6 +239,7 @@ def test_a_seed_reproduces_sampling_and_samples_stay_in_the_domain(fitted):
         ({"dropout": 1.0}, "`dropout` (1.0) must be in [0, 1)."),
         ({"marginal_fraction": 0.0}, "`marginal_fraction` (0.0) must be in (0, 1)."),
         ({"generator_lr": 0}, "`generator_lr` (0) must be a positive"),
+        ({"marginal_weight": -1}, "`marginal_weight` (-1) must be a number >= 0."),
     ],
 )
 def test_bad_hyperparameters_are_refused_before_anything(params, message):

@@ -1,0 +1,410 @@
+"""Neural benchmark: dpsynth's DP-TVAE and DP-CTGAN beside smartnoise-synth and MST/AIM.
+
+On the bundled Adult table (``dpsynth/examples/adult.csv``, 32,561 rows)
+encoded by its bundled public schema, split once (seed 0) into 80% training rows
+and a 20% test set that no synthesizer sees. For each epsilon, method and seed,
+one fresh subprocess fits on the training rows and samples (the harness of
+``benchmarks/marginal.py``: wall/CPU seconds, peak RSS, timeouts), and this
+script scores:
+
+* mean TVD over all 1-, 2- and 3-way marginals against the training rows;
+* train-on-synthetic, test-on-real accuracy on income (``income-per-year``;
+  ``dpsynth.audit.utility``: scikit-learn's HistGradientBoosting), beside
+  train-on-real and the majority class;
+* fit+sample seconds and peak RSS.
+
+Then, in this process, the DP-SGD throughput (examples per second) of each
+dpsynth neural model at its default size and expected batch, with DP (Opacus,
+ghost clipping, noise) and without DP (the same model, batch and optimizer),
+measured in alternating rounds on one thread.
+
+Usage (from the repository root)::
+
+    python benchmarks/neural.py [--epsilons 1,10] [--seeds 3]
+        [--methods dpsynth:dptvae,dpsynth:dpctgan,dpsynth:mst,dpsynth:aim,
+                   smartnoise:dpctgan,smartnoise:patectgan,ref]
+        [--timeout 1800] [--out results.json] [--resume]
+        [--no-throughput] [--throughput-only]
+
+smartnoise-synth runs in its own environment (``benchmarks/peers/setup.sh
+smartnoise``); a peer that is missing or crashes gets a row that says why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import marginal  # noqa: E402
+
+TABLE = "adult-bundled"
+TARGET = "income-per-year"
+DEFAULT_METHODS = (
+    "dpsynth:dptvae,dpsynth:dpctgan,dpsynth:mst,dpsynth:aim,"
+    "smartnoise:dpctgan,smartnoise:patectgan,ref"
+)
+
+
+# ------------------------------------------------------------------ data
+def bundled_adult() -> tuple[Any, Any, list[str], list[int], list[bool]]:
+    """(train codes, test codes, names, sizes, ordered) of the bundled Adult."""
+    from dpsynth.cli import example_path, example_schema_path
+    from dpsynth.data.encoding import Encoder
+    from dpsynth.data.io import read_table
+    from dpsynth.data.schema import Schema
+
+    schema = Schema.load(example_schema_path("adult"))
+    codes = Encoder(schema).encode(read_table(example_path("adult"))).codes
+    codes = np.asarray(codes, dtype=np.int64)
+    order = np.random.default_rng(0).permutation(codes.shape[0])
+    cut = int(round(0.8 * codes.shape[0]))
+    names = list(schema.domain)
+    sizes = [int(schema.domain[c]) for c in names]
+    ordered = [col.kind != "categorical" for col in schema.columns]
+    return codes[order[:cut]], codes[order[cut:]], names, sizes, ordered
+
+
+def write_table(dir_: Path, train: np.ndarray, names: list[str], sizes: list[int]):
+    import pandas as pd
+
+    pd.DataFrame(train, columns=names).to_csv(dir_ / f"{TABLE}.csv", index=False)
+    (dir_ / f"{TABLE}-domain.json").write_text(
+        json.dumps(dict(zip(names, sizes, strict=True)))
+    )
+
+
+def tstr(train, test, synth, names, sizes, ordered, seed: int) -> dict[str, Any]:
+    """Train-on-synthetic accuracy on ``income`` (and train-on-real, majority)."""
+    from dpsynth.audit.utility import utility_report
+
+    rep = utility_report(
+        train,
+        test,
+        synth,
+        names=names,
+        sizes=sizes,
+        ordered=ordered,
+        target=TARGET,
+        max_triples=1,
+        rng=seed,
+    )
+    return rep["ml_efficacy"]
+
+
+# ------------------------------------------------------------ throughput
+def throughput(train: np.ndarray, sizes: list[int], rounds: int, steps: int):
+    """Examples/s of one training step, DP (Opacus) and not, per neural model."""
+    import torch
+
+    from dpsynth.data.domain import Domain
+    from dpsynth.synthesizers.neural import _dpsgd, _gan, _vae
+    from dpsynth.synthesizers.neural._blocks import TorchBlocks
+    from dpsynth.synthesizers.neural.ctgan import DPCTGANSynthesizer
+    from dpsynth.synthesizers.neural.encoding import TabularRepresentation
+    from dpsynth.synthesizers.neural.tvae import DPTVAESynthesizer
+
+    torch.set_num_threads(1)
+    rep = TabularRepresentation.from_schema(
+        Domain({f"c{j}": s for j, s in enumerate(sizes)})
+    )
+    rows = rep.one_hot(train)
+    tvae, ctgan = DPTVAESynthesizer(), DPCTGANSynthesizer()
+    batch = round(rows.shape[0] / tvae.steps_per_epoch)
+    gen = torch.Generator().manual_seed(0)
+    x_all = torch.from_numpy(rows)
+    blocks = TorchBlocks.of(torch, rep)
+    masks = blocks.matrix.T.contiguous()
+
+    def dpsgd_plan() -> Any:  # both models share these defaults
+        return _dpsgd.DPSGDPlan(
+            1.0,
+            1 / tvae.steps_per_epoch,
+            tvae.steps_per_epoch,
+            1,
+            float(tvae.max_grad_norm),
+            False,
+        )
+
+    def trainer(model, lr: float, losses_of, dp: bool):
+        """One training step of ``model``: DP (ghost clipping, noise) or not.
+
+        ``losses_of(module, x)`` returns ``(per-example losses, leaf input)``.
+        """
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        private = None
+        if dp:
+            private = _dpsgd.make_private(
+                model=model, optimizer=opt, rows=rows, plan=dpsgd_plan()
+            )
+            model, opt = private.module, private.optimizer
+
+        def step(x):
+            opt.zero_grad(set_to_none=True)
+            losses, leaf = losses_of(model, x, private is not None)
+            if private is None:
+                losses.sum().backward()
+            else:
+                private.backward(losses, leaf)
+            opt.step()
+
+        return step
+
+    def vae_step(dp: bool):
+        plan = _vae.TrainingPlan(
+            dpsgd_plan(),
+            tvae.learning_rate,
+            tuple(tvae.hidden_dims),
+            tvae.latent_dim,
+        )
+        model = _vae.build_vae(torch, rep.width, plan, gen)
+
+        def losses_of(module, x, needs_leaf: bool):
+            eps = torch.randn(x.shape[0], plan.latent_dim, generator=gen)
+            x = x.clone().requires_grad_(needs_leaf)
+            return _vae._per_row_loss(torch, blocks, x, module(x, eps)), x
+
+        return trainer(model, plan.learning_rate, losses_of, dp)
+
+    def gan_step(dp: bool):  # the discriminator step: the only one DP-SGD touches
+        plan = _gan.GANPlan(
+            dpsgd_plan(),
+            ctgan.generator_lr,
+            ctgan.discriminator_lr,
+            ctgan.embedding_dim,
+            tuple(ctgan.generator_dims),
+            tuple(ctgan.discriminator_dims),
+            ctgan.dropout,
+            ctgan.marginal_weight,
+        )
+        g = _gan.build_generator(torch, rep.width, plan, gen)
+        d = _gan.build_discriminator(torch, rep.width, plan, gen)
+
+        def losses_of(module, x, needs_leaf: bool):
+            cols = torch.randint(0, masks.shape[0], (x.shape[0],), generator=gen)
+            cond = x * masks[cols]
+            with torch.no_grad():
+                z = torch.randn(x.shape[0], plan.embedding_dim, generator=gen)
+                fake = _gan._soft_outputs(torch, blocks, g(z, cond), gen)
+            pairs = torch.stack([x, fake], 1).requires_grad_(needs_leaf)
+            return _gan.pair_loss(torch, module(pairs)), pairs
+
+        return trainer(d, plan.discriminator_lr, losses_of, dp)
+
+    results = []
+    with _dpsgd.quiet_opacus():
+        for name, make in (("dptvae", vae_step), ("dpctgan discriminator", gan_step)):
+            steps_fn = {dp: make(dp) for dp in (False, True)}
+            times: dict[bool, list[float]] = {False: [], True: []}
+            for _ in range(rounds):
+                for dp in (False, True):
+                    fn = steps_fn[dp]
+                    for k in range(steps + 2):
+                        x = x_all[
+                            torch.randint(0, x_all.shape[0], (batch,), generator=gen)
+                        ]
+                        t = time.perf_counter()
+                        fn(x)
+                        if k >= 2:  # two warm-up steps per round
+                            times[dp].append(time.perf_counter() - t)
+            plain, private = (statistics.median(times[dp]) for dp in (False, True))
+            results.append(
+                {
+                    "model": name,
+                    "batch": batch,
+                    "nondp_examples_per_s": batch / plain,
+                    "dp_examples_per_s": batch / private,
+                    "dp_over_nondp": plain / private,
+                }
+            )
+    return results
+
+
+# ----------------------------------------------------------------- main
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epsilons", default="1,10")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--methods", default=DEFAULT_METHODS)
+    p.add_argument("--timeout", type=float, default=1800.0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--out", type=Path, default=None, help="results JSON")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--keep-synth", type=Path, default=None)
+    p.add_argument("--no-throughput", action="store_true")
+    p.add_argument("--throughput-only", action="store_true")
+    p.add_argument("--throughput-rounds", type=int, default=5)
+    p.add_argument("--throughput-steps", type=int, default=20)
+    p.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print the tables of these results JSONs together and exit "
+        "(runs split over cores or sessions)",
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.report:
+        merged: dict[str, Any] = {"grid": [], "tstr": [], "throughput": []}
+        for path in args.report:
+            part = json.loads(path.read_text())
+            for key in merged:
+                merged[key] += part.get(key, [])
+        print(report(merged))
+        return 0
+    train, test, names, sizes, ordered = bundled_adult()
+    out = args.out or Path(tempfile.gettempdir()) / "dpsynth-neural.json"
+    result: dict[str, Any] = {}
+    if out.exists() and args.resume:
+        result = json.loads(out.read_text())
+    if not args.throughput_only:
+        with tempfile.TemporaryDirectory(prefix="dpsynth-neural-") as tmp:
+            data = Path(tmp)
+            write_table(data, train, names, sizes)
+            keep = args.keep_synth or data / "synth"
+            grid_out = out.with_suffix(".grid.json")
+            grid = [
+                "--tables",
+                TABLE,
+                "--data-dir",
+                str(data),
+                "--epsilons",
+                args.epsilons,
+                "--seeds",
+                str(args.seeds),
+                "--first-seed",
+                str(args.first_seed),
+                "--methods",
+                args.methods,
+                "--timeout",
+                str(args.timeout),
+                "--threads",
+                str(args.threads),
+                "--out",
+                str(grid_out),
+                "--keep-synth",
+                str(keep),
+            ]
+            if args.resume:
+                grid.append("--resume")
+            marginal.main(grid)
+            records = json.loads(grid_out.read_text())["records"]
+            scored = {tuple(r) for r in result.get("tstr_keys", [])}
+            tstr_rows = result.get("tstr", [])
+            for rec in records:
+                if rec["status"] != "ok" or rec["epsilon"] is None:
+                    continue
+                lib, algo = rec["method"].split(":", 1)
+                key = (rec["epsilon"], rec["method"], rec["seed"])
+                if key in scored:
+                    continue
+                csv = (
+                    keep
+                    / f"{TABLE}-eps{rec['epsilon']:g}-{lib}-{algo}-s{rec['seed']}.csv"
+                )
+                if not csv.exists():
+                    continue
+                import pandas as pd
+
+                synth = pd.read_csv(csv)[names].to_numpy(dtype=np.int64)
+                ml = tstr(train, test, synth, names, sizes, ordered, rec["seed"])
+                tstr_rows.append(
+                    {
+                        "epsilon": rec["epsilon"],
+                        "method": rec["method"],
+                        "seed": rec["seed"],
+                        **ml,
+                    }
+                )
+                scored.add(key)
+            result.update(
+                {"grid": records, "tstr": tstr_rows, "tstr_keys": sorted(scored)}
+            )
+    if not args.no_throughput:
+        result["throughput"] = throughput(
+            train, sizes, args.throughput_rounds, args.throughput_steps
+        )
+    out.write_text(json.dumps(result, indent=1, default=str))
+    print(report(result))
+    print(f"results -> {out}", file=sys.stderr)
+    return 0
+
+
+def report(result: dict[str, Any]) -> str:
+    """The summary table (medians over seeds) and the throughput table."""
+    lines = []
+    grid = result.get("grid", [])
+    tstr_rows = result.get("tstr", [])
+    if grid:
+        lines += [
+            "| method | eps | seeds ok | TVD 1-way | TVD 2-way | TVD 3-way | "
+            "TSTR accuracy | fit+sample s | peak RSS MB |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        keys = sorted({(r["epsilon"] or 0, r["method"]) for r in grid})
+        for eps, method in keys:
+            runs = [
+                r for r in grid if (r["epsilon"] or 0) == eps and r["method"] == method
+            ]
+            ok = [r for r in runs if r["status"] == "ok"]
+            acc = [
+                t["accuracy_synthetic"]
+                for t in tstr_rows
+                if t["epsilon"] == eps and t["method"] == method
+            ]
+
+            def med(name: str, fmt: str, rows=ok) -> str:
+                vals = [r[name] for r in rows if r.get(name) is not None]
+                return format(statistics.median(vals), fmt) if vals else "–"
+
+            if not ok:
+                why = runs[0]["reason"] or runs[0]["status"]
+                lines.append(
+                    f"| {runs[0]['label']} | {eps:g} | 0/{len(runs)} | {why} |||||"
+                )
+                continue
+            lines.append(
+                f"| {ok[0]['label']} | {eps:g} | {len(ok)}/{len(runs)} | "
+                f"{med('tvd_1', '.4f')} | {med('tvd_2', '.4f')} | "
+                f"{med('tvd_3', '.4f')} | "
+                f"{format(statistics.median(acc), '.4f') if acc else '–'} | "
+                f"{med('fit_sample_wall_s', '.1f')} | {med('peak_rss_mb', '.0f')} |"
+            )
+        if tstr_rows:
+            real = statistics.median(t["accuracy_real"] for t in tstr_rows)
+            major = statistics.median(t["majority_baseline"] for t in tstr_rows)
+            lines.append("")
+            lines.append(
+                f"train-on-real accuracy {real:.4f}; majority class {major:.4f}"
+            )
+    for k, t in enumerate(result.get("throughput", [])):
+        if k == 0:
+            lines += [
+                "",
+                "| model | batch | non-DP ex/s | DP ex/s | DP / non-DP |",
+                "| --- | --- | --- | --- | --- |",
+            ]
+        lines.append(
+            f"| {t['model']} | {t['batch']} | {t['nondp_examples_per_s']:.0f} | "
+            f"{t['dp_examples_per_s']:.0f} | {t['dp_over_nondp']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
