@@ -457,6 +457,23 @@ def generate(
         str | None,
         typer.Option(help="Synthesizer (default: the best registered, aim first)."),
     ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="A hyperparameter of the method as KEY=VALUE (repeatable); VALUE "
+            "is read as JSON when it parses (numbers, true, [64, 64]), else as "
+            "text. Example: -p epochs=30 -p hidden_dims=[64].",
+        ),
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(
+            help="Neural methods only: auto (a CUDA GPU when present), cpu, cuda "
+            "or cuda:N (same as -p device=...)."
+        ),
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="The release folder to create.")
     ] = None,
@@ -558,6 +575,11 @@ def generate(
             "`--holdout` and `--shadow` are for the audit: drop `--no-audit`."
         )
     chosen = method or default_method()
+    params = _params(param or [])
+    if device is not None:
+        if "device" in params:
+            raise ValidationError("`--device` and `--param device=...` are both given.")
+        params["device"] = device
     command = _command(
         "generate",
         None if example else data,
@@ -567,6 +589,8 @@ def generate(
         epsilon=epsilon,
         delta=delta,
         method=chosen,
+        param=param or None,
+        device=device,
         out=out,
         rows=rows,
         seed=seed,
@@ -588,6 +612,7 @@ def generate(
             epsilon=epsilon,
             delta=delta,
             method=chosen,
+            params=params,
             rows=rows,
             seed=seed,
             fmt=fmt,  # type: ignore[arg-type]
@@ -604,6 +629,31 @@ def generate(
             shadow=shadow,
         )
     _report_release(result)
+
+
+def _params(items: list[str]) -> dict[str, Any]:
+    """``["epochs=30", "hidden_dims=[64]"]`` -> ``{"epochs": 30, "hidden_dims": [64]}``.
+
+    Raises:
+        ValidationError: an item without ``=``, an empty or repeated key.
+    """
+    from dpsynth.errors import ValidationError
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise ValidationError(
+                f"`--param` ({item!r}) must be KEY=VALUE, e.g. epochs=30."
+            )
+        if key in out:
+            raise ValidationError(f"`--param` {key!r} is given twice.")
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out
 
 
 @app.command("audit")
@@ -860,6 +910,9 @@ def _command(name: str, data: Path | None, **options: Any) -> list[str]:
         flag = "--" + key.replace("_", "-")
         if value is True:
             argv.append(flag)
+        elif isinstance(value, list):
+            for item in value:
+                argv += [flag, str(item)]
         elif value is not None and value is not False:
             argv += [flag, str(value)]
     return argv

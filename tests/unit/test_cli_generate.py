@@ -260,6 +260,19 @@ def test_bad_domain_codes_write_nothing(tmp_path, capsys, rows, message):
 # -- arguments and destinations ----------------------------------------------------
 
 
+def test_params_reach_the_synthesizer_and_the_manifest(table, tmp_path):
+    schema = write_schema(tmp_path)
+    out = tmp_path / "rel"
+    argv = ["generate", table, "--schema", schema, "--epsilon", "1", "--out", out]
+    argv += ["--method", "mst", "-p", "one_way_fraction=0.3", "--param", "iters=50"]
+    assert run([*argv, "--no-audit", "--seed", "1"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    params = manifest["params"]
+    assert params["one_way_fraction"] == 0.3 and params["iters"] == 50
+    command = manifest["command"]
+    assert command.count("--param") == 2 and "iters=50" in command
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -281,6 +294,16 @@ def test_bad_domain_codes_write_nothing(tmp_path, capsys, rows, message):
           "--seed", "-3"], "`seed` (-3)"),
         (["{data}", "--schema", "{schema}", "--epsilon", "1", "--out", "{out}",
           "--dataset", "people"], "must be given together"),
+        (["{data}", "--schema", "{schema}", "--epsilon", "1", "--out", "{out}",
+          "--param", "epochs"], "`--param` ('epochs') must be KEY=VALUE"),
+        (["{data}", "--schema", "{schema}", "--epsilon", "1", "--out", "{out}",
+          "-p", "a=1", "-p", "a=2"], "`--param` 'a' is given twice"),
+        (["{data}", "--schema", "{schema}", "--epsilon", "1", "--out", "{out}",
+          "-p", "epochs=3"], "must be hyperparameters of"),
+        (["{data}", "--schema", "{schema}", "--epsilon", "1", "--out", "{out}",
+          "--device", "cpu"], "must be hyperparameters of"),
+        (["{data}", "--schema", "{schema}", "--epsilon", "1", "--out", "{out}",
+          "--device", "cpu", "-p", "device=cpu"], "`--device` and `--param device"),
     ],
 )  # fmt: skip
 def test_argument_errors_exit_2_and_write_nothing(

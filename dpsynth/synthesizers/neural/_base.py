@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,14 @@ from dpsynth.synthesizers.neural._torch import require_neural
 
 __all__ = ["DPSGDSynthesizer", "array_from_dict", "array_to_dict"]
 
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
 
 class DPSGDSynthesizer(Synthesizer):
     """Base of the DP-SGD synthesizers (not registered itself).
 
     Subclasses set ``epochs``, ``steps_per_epoch``, ``max_grad_norm``,
-    ``max_noise_multiplier`` and ``secure_mode`` in ``__init__``.
+    ``max_noise_multiplier``, ``secure_mode`` and ``device`` in ``__init__``.
     """
 
     epochs: int
@@ -37,6 +40,7 @@ class DPSGDSynthesizer(Synthesizer):
     max_grad_norm: float
     max_noise_multiplier: float
     secure_mode: bool
+    device: str
 
     def _check_dpsgd_params(self) -> None:
         check_int("epochs", self.epochs, 1)
@@ -47,7 +51,34 @@ class DPSGDSynthesizer(Synthesizer):
             raise ValidationError(
                 f"`secure_mode` ({self.secure_mode!r}) must be True or False."
             )
-        require_neural()
+        self._torch_device()
+
+    def _torch_device(self) -> str:
+        """The torch device of the fit: ``device``, with ``"auto"`` resolved.
+
+        ``"auto"`` is the first CUDA GPU when torch sees one, else the CPU.
+
+        Raises:
+            ValidationError: an unknown device, or CUDA that torch cannot see.
+            MissingExtraError: torch or Opacus is not installed.
+        """
+        torch, _ = require_neural()
+        device = self.device
+        if not (isinstance(device, str) and _DEVICE.fullmatch(device)):
+            raise ValidationError(
+                f"`device` ({device!r}) must be 'auto', 'cpu', 'cuda' or 'cuda:N'."
+            )
+        if device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda"):
+            index = int(device.partition(":")[2] or 0)
+            if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+                raise ValidationError(
+                    f"`device` ({device!r}) needs a CUDA GPU that torch can see "
+                    f"(it sees {torch.cuda.device_count()}); nothing was spent. "
+                    "Hint: use 'auto' or 'cpu'."
+                )
+        return device
 
     def _plan_budget(
         self, accountant: PrivacyAccountant, measurements: int, fraction: float

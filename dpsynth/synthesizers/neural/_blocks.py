@@ -37,8 +37,10 @@ class TorchBlocks:
     padded: Any
 
     @classmethod
-    def of(cls, torch: Any, rep: TabularRepresentation) -> TorchBlocks:
-        """The blocks of ``rep``."""
+    def of(
+        cls, torch: Any, rep: TabularRepresentation, device: str = "cpu"
+    ) -> TorchBlocks:
+        """The blocks of ``rep``, on ``device``."""
         member = torch.empty(rep.width, dtype=torch.long)
         for j, block in enumerate(rep.blocks):
             member[block.start : block.stop] = j
@@ -48,12 +50,21 @@ class TorchBlocks:
         padded = torch.full((len(rep.blocks), widest), rep.width, dtype=torch.long)
         for j, block in enumerate(rep.blocks):
             padded[j, : block.size] = torch.arange(block.start, block.stop)
-        return cls(member=member, matrix=matrix, padded=padded)
+        return cls(
+            member=member.to(device),
+            matrix=matrix.to(device),
+            padded=padded.to(device),
+        )
 
     def top(self, torch: Any, logits: Any) -> Any:
         """Each block's maximum, rows x columns, without gradient."""
         with torch.no_grad():
-            pad = torch.full((logits.shape[0], 1), -torch.inf, dtype=logits.dtype)
+            pad = torch.full(
+                (logits.shape[0], 1),
+                -torch.inf,
+                dtype=logits.dtype,
+                device=logits.device,
+            )
             return torch.cat([logits, pad], dim=1)[:, self.padded].amax(dim=2)
 
     def logsumexp(self, torch: Any, logits: Any) -> Any:

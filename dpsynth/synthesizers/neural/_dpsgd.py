@@ -87,6 +87,7 @@ class DPSGDPlan:
     epochs: int
     max_grad_norm: float
     secure_mode: bool
+    device: str = "cpu"
 
     @property
     def steps(self) -> int:
@@ -148,6 +149,9 @@ def make_private(
 ) -> PrivateTraining:
     """Wraps ``model`` and ``optimizer`` for DP-SGD over the float32 ``rows``.
 
+    ``model`` must already be on ``plan.device``; the loader yields CPU
+    batches (move them there).
+
     The Poisson
     sampling and the noise draw from OS entropy, never from a seeded generator:
     a release publishes its seed, and with it an attacker could replay the
@@ -162,7 +166,9 @@ def make_private(
     from opacus.data_loader import DPDataLoader
     from opacus.utils.uniform_sampler import UniformWithReplacementSampler
 
-    gen_sample, gen_noise = (torch_generator(np.random.default_rng()) for _ in range(2))
+    gen_sample = torch_generator(np.random.default_rng())
+    gen_noise = torch.Generator(device=plan.device)  # where the parameters are
+    gen_noise.manual_seed(int(np.random.default_rng().integers(0, 2**63 - 1)))
     _, q_loader = sampling_rate_for(plan.steps_per_epoch)
     try:
         engine = opacus.PrivacyEngine(accountant="prv", secure_mode=plan.secure_mode)

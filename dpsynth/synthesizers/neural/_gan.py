@@ -115,6 +115,7 @@ def build_discriminator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
 def _soft_outputs(torch: Any, blocks: TorchBlocks, logits: Any, gen: Any) -> Any:
     """Per-block Gumbel-softmax of ``logits`` at temperature :data:`TAU`."""
     u = torch.rand(logits.shape, generator=gen).clamp_(1e-10, 1.0 - 1e-7)
+    u = u.to(logits.device)
     return blocks.softmax(torch, (logits - torch.log(-torch.log(u))) / TAU)
 
 
@@ -162,18 +163,19 @@ def train_dp_gan(
     torch, _ = require_neural()
     gen_init, gen_model = (torch_generator(g) for g in rng.spawn(2))
     width = rep.width
-    blocks = TorchBlocks.of(torch, rep)
+    dev = plan.dpsgd.device
+    blocks = TorchBlocks.of(torch, rep, dev)
     masks = blocks.matrix.T.contiguous()  # columns x width
     n_cols = len(rep.blocks)
-    starts = torch.tensor([b.start for b in rep.blocks])
+    starts = torch.tensor([b.start for b in rep.blocks], device=dev)
     cum: list[Any] = []
-    target = torch.zeros(width)  # the DP marginals, concatenated
+    target = torch.zeros(width, device=dev)  # the DP marginals, concatenated
 
     def draw_conditions(m: int) -> Any:
         """``m`` public conditions: a column uniformly, a code by its marginal."""
-        cols = torch.randint(0, n_cols, (m,), generator=gen_model)
-        u = torch.rand(m, generator=gen_model, dtype=torch.float64)
-        cond = torch.zeros(m, width)
+        cols = torch.randint(0, n_cols, (m,), generator=gen_model).to(dev)
+        u = torch.rand(m, generator=gen_model, dtype=torch.float64).to(dev)
+        cond = torch.zeros(m, width, device=dev)
         for j in range(n_cols):
             rows = (cols == j).nonzero().squeeze(1)
             if rows.numel():
@@ -183,8 +185,8 @@ def train_dp_gan(
         return cond
 
     with quiet_opacus():
-        generator = build_generator(torch, width, plan, gen_init)
-        critic = build_discriminator(torch, width, plan, gen_init)
+        generator = build_generator(torch, width, plan, gen_init).to(dev)
+        critic = build_discriminator(torch, width, plan, gen_init).to(dev)
         g_opt = torch.optim.Adam(
             generator.parameters(),
             lr=plan.generator_lr,
@@ -202,7 +204,7 @@ def train_dp_gan(
         d_module, d_opt = private.module, private.optimizer
         g_params = list(generator.parameters())
         marginals, g_batch = before_training()
-        cum.extend(torch.from_numpy(np.cumsum(p)) for p in marginals)
+        cum.extend(torch.from_numpy(np.cumsum(p)).to(dev) for p in marginals)
         target.copy_(torch.from_numpy(np.concatenate(marginals)))
         target_entropy = float((target * torch.log(target.clamp_min(1e-30))).sum())
         d_module.train()
@@ -212,12 +214,13 @@ def train_dp_gan(
                 # -- discriminator: one DP-SGD step on (real, fake) pairs
                 d_opt.zero_grad(set_to_none=True)
                 empty = batch.shape[0] == 0  # a noisy step all the same
-                x = torch.zeros(1, width) if empty else batch
+                x = (torch.zeros(1, width) if empty else batch).to(dev)
                 m = x.shape[0]
                 cols = torch.randint(0, n_cols, (m,), generator=gen_model)
-                cond = x * masks[cols]  # the row's own value in a random column
+                cond = x * masks[cols.to(dev)]  # the row's own value in a random column
                 with torch.no_grad():
                     z = torch.randn(m, plan.embedding_dim, generator=gen_model)
+                    z = z.to(dev)
                     if m == 1:  # BatchNorm needs two rows in training mode
                         generator.eval()
                     fake = _soft_outputs(torch, blocks, generator(z, cond), gen_model)
@@ -230,6 +233,7 @@ def train_dp_gan(
                 g_opt.zero_grad(set_to_none=True)
                 cond = draw_conditions(g_batch)
                 z = torch.randn(g_batch, plan.embedding_dim, generator=gen_model)
+                z = z.to(dev)
                 logits = generator(z, cond)
                 fake = _soft_outputs(torch, blocks, logits, gen_model)
                 # Opacus's hooks stay off through the backward pass: this pass

@@ -113,9 +113,10 @@ def train_dp_vae(
     """
     torch, _ = require_neural()
     gen_init, gen_reparam = (torch_generator(g) for g in rng.spawn(2))
-    blocks = TorchBlocks.of(torch, rep)
+    dev = plan.dpsgd.device
+    blocks = TorchBlocks.of(torch, rep, dev)
     with quiet_opacus():
-        model = build_vae(torch, rep.width, plan, gen_init)
+        model = build_vae(torch, rep.width, plan, gen_init).to(dev)
         private = make_private(
             model=model,
             optimizer=torch.optim.Adam(model.parameters(), lr=plan.learning_rate),
@@ -133,11 +134,12 @@ def train_dp_vae(
                 # zero per-row gradients (Opacus cannot clip an empty batch).
                 empty = batch.shape[0] == 0
                 x = torch.zeros(1, rep.width) if empty else batch
-                x.requires_grad_(True)
+                x = x.to(dev).requires_grad_(True)
                 # the VAE's reparameterisation draw: part of the per-row loss,
                 # not privacy noise (DP-SGD holds for any per-row randomness;
                 # its guarantee comes from Opacus's clipped, noised gradients)
                 eps = torch.randn(x.shape[0], plan.latent_dim, generator=gen_reparam)
+                eps = eps.to(dev)
                 losses = _per_row_loss(torch, blocks, x, module(x, eps))
                 private.backward(losses * 0.0 if empty else losses, x)
                 optimizer.step()

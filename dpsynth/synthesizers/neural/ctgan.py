@@ -68,6 +68,11 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         secure_mode: Opacus's secure mode (a CSPRNG for sampling and noise,
             needs ``torchcsprng``). Off, the noise and the Poisson sampling come
             from torch generators seeded from OS entropy (never from ``rng``).
+        device: ``"auto"`` (a CUDA GPU when torch sees one, else the CPU),
+            ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. The model's randomness
+            (initial weights, latent and dropout draws) comes from CPU
+            generators whatever the device; Opacus draws the DP noise where
+            the parameters are.
 
     Privacy:
         Add/remove-one-row neighbours. The ledger holds, in this order, both
@@ -119,6 +124,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         marginal_fraction: float = 0.1,
         max_noise_multiplier: float = 10.0,
         secure_mode: bool = False,
+        device: str = "auto",
     ) -> None:
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
@@ -133,6 +139,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         self.marginal_fraction = marginal_fraction
         self.max_noise_multiplier = max_noise_multiplier
         self.secure_mode = secure_mode
+        self.device = device
 
     # ----------------------------------------------------------------- fit
     def _check_params(self) -> None:
@@ -189,6 +196,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             epochs=self.epochs,
             max_grad_norm=float(self.max_grad_norm),
             secure_mode=self.secure_mode,
+            device=self._torch_device(),
         )
         plan = GANPlan(
             dpsgd=dpsgd,

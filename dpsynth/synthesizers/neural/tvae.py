@@ -65,6 +65,11 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
             from torch generators seeded from OS entropy (never from ``rng``,
             whose seed a release publishes), which is open to floating-point
             attacks on the noise.
+        device: ``"auto"`` (a CUDA GPU when torch sees one, else the CPU),
+            ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. The model's randomness
+            (initial weights, latent and dropout draws) comes from CPU
+            generators whatever the device; Opacus draws the DP noise where
+            the parameters are.
 
     Privacy:
         Add/remove-one-row neighbours. The ledger holds two entries, in this
@@ -107,6 +112,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         count_fraction: float = 0.01,
         max_noise_multiplier: float = 10.0,
         secure_mode: bool = False,
+        device: str = "auto",
     ) -> None:
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
@@ -117,6 +123,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         self.count_fraction = count_fraction
         self.max_noise_multiplier = max_noise_multiplier
         self.secure_mode = secure_mode
+        self.device = device
 
     # ----------------------------------------------------------------- fit
     def _check_params(self) -> None:
@@ -151,6 +158,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
             epochs=self.epochs,
             max_grad_norm=float(self.max_grad_norm),
             secure_mode=self.secure_mode,
+            device=self._torch_device(),
         )
         plan = TrainingPlan(
             dpsgd=dpsgd,

@@ -265,3 +265,22 @@ def test_torch_blocks_match_per_block_softmax_and_stay_finite():
     assert bool(torch.isfinite(lse).all())
     (grad,) = torch.autograd.grad(lse.sum(), logits)
     assert torch.allclose(grad, soft.detach(), atol=1e-6)  # d lse / d logit
+
+
+@pytest.mark.parametrize("cls", ["dptvae", "dpctgan"])
+def test_bad_or_missing_devices_are_refused_with_nothing_spent(cls):
+    acc = PrivacyAccountant(epsilon=1.0, delta=1e-9)
+    with pytest.raises(ValidationError, match=re.escape("`device` ('gpu') must be")):
+        make_synthesizer(cls, device="gpu").fit(_table(), schema=DOMAIN, accountant=acc)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValidationError, match="needs a CUDA GPU that torch"):
+            make_synthesizer(cls, device="cuda:0").fit(
+                _table(), schema=DOMAIN, accountant=acc
+            )
+    assert len(acc.ledger) == 0
+
+
+def test_auto_is_the_gpu_when_torch_sees_one_else_the_cpu():
+    want = "cuda" if torch.cuda.is_available() else "cpu"
+    assert DPCTGANSynthesizer()._torch_device() == want
+    assert DPCTGANSynthesizer(device="cpu")._torch_device() == "cpu"
