@@ -218,13 +218,18 @@ def train_dp_gan(
                 m = x.shape[0]
                 cols = torch.randint(0, n_cols, (m,), generator=gen_model)
                 cond = x * masks[cols.to(dev)]  # the row's own value in a random column
+                # The generator runs in eval mode here: in training mode its
+                # BatchNorm would mix the batch's conditions (real values) into
+                # every fake row, so one row would reach the other examples'
+                # gradients (breaking per-example clipping), and into the running
+                # statistics that the released generator keeps.
+                generator.eval()
                 with torch.no_grad():
                     z = torch.randn(m, plan.embedding_dim, generator=gen_model)
-                    z = z.to(dev)
-                    if m == 1:  # BatchNorm needs two rows in training mode
-                        generator.eval()
-                    fake = _soft_outputs(torch, blocks, generator(z, cond), gen_model)
-                    generator.train()
+                    fake = _soft_outputs(
+                        torch, blocks, generator(z.to(dev), cond), gen_model
+                    )
+                generator.train()
                 pairs = torch.stack([x, fake], dim=1).requires_grad_(True)
                 losses = pair_loss(torch, d_module(pairs))
                 private.backward(losses * 0.0 if empty else losses, pairs)

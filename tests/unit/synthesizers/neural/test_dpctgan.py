@@ -284,3 +284,31 @@ def test_auto_is_the_gpu_when_torch_sees_one_else_the_cpu():
     want = "cuda" if torch.cuda.is_available() else "cpu"
     assert DPCTGANSynthesizer()._torch_device() == want
     assert DPCTGANSynthesizer(device="cpu")._torch_device() == "cpu"
+
+
+def test_real_conditions_never_reach_the_generators_batchnorm(monkeypatch):
+    # In the discriminator step the fakes are generated under conditions copied
+    # from real rows; in training mode BatchNorm would mix them across the batch
+    # (one row reaching other examples' gradients) and into the running
+    # statistics that the released generator keeps. Those calls run without
+    # gradient; every such call must be in eval mode.
+    build = _gan.build_generator
+    calls = []
+
+    def spying_build(*args, **kwargs):
+        g = build(*args, **kwargs)
+        forward = g.forward
+
+        def spy(z, cond):
+            calls.append((torch.is_grad_enabled(), g.training))
+            return forward(z, cond)
+
+        g.forward = spy
+        return g
+
+    monkeypatch.setattr(_gan, "build_generator", spying_build)
+    _fit(epochs=1)
+    no_grad = [training for grad, training in calls if not grad]
+    with_grad = [training for grad, training in calls if grad]
+    assert len(no_grad) == len(with_grad) == 5  # one of each per step
+    assert not any(no_grad) and all(with_grad)
