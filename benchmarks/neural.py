@@ -260,12 +260,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.report:
-        merged: dict[str, Any] = {"grid": [], "tstr": [], "throughput": []}
-        for path in args.report:
-            part = json.loads(path.read_text())
-            for key in merged:
-                merged[key] += part.get(key, [])
-        print(report(merged))
+        print(report(merge([json.loads(p.read_text()) for p in args.report])))
         return 0
     train, test, names, sizes, ordered = bundled_adult()
     out = args.out or Path(tempfile.gettempdir()) / "dpsynth-neural.json"
@@ -343,6 +338,28 @@ def main(argv: list[str] | None = None) -> int:
     print(report(result))
     print(f"results -> {out}", file=sys.stderr)
     return 0
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Results of several runs; for a run (epsilon, method, seed) in more than
+    one, the later file wins (a rerun replaces what it reruns)."""
+    grid: dict[tuple, dict] = {}
+    tstr_rows: dict[tuple, dict] = {}
+    throughput: list[dict] = []
+    for part in parts:
+        for rec in part.get("grid", []):
+            grid[rec["epsilon"], rec["method"], rec["seed"]] = rec
+        for row in part.get("tstr", []):
+            tstr_rows[row["epsilon"], row["method"], row["seed"]] = row
+        throughput = part.get("throughput") or throughput
+    for key in list(tstr_rows):  # a rerun that failed drops the older score
+        if grid.get(key, {}).get("status") != "ok":
+            del tstr_rows[key]
+    return {
+        "grid": list(grid.values()),
+        "tstr": list(tstr_rows.values()),
+        "throughput": throughput,
+    }
 
 
 def report(result: dict[str, Any]) -> str:
