@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from dpsynth.privacy.events import GaussianEvent, SampledGaussianEvent
 from dpsynth.synthesizers._params import check_int, check_positive
 from dpsynth.synthesizers.base import Synthesizer
 from dpsynth.synthesizers.neural._torch import require_neural
+
+if TYPE_CHECKING:
+    from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan
 
 __all__ = ["DPSGDSynthesizer", "array_from_dict", "array_to_dict"]
 
@@ -41,6 +44,10 @@ class DPSGDSynthesizer(Synthesizer):
     max_noise_multiplier: float
     secure_mode: bool
     device: str
+    total_: float  # the noisy row count, set by the fit
+
+    def _estimated_rows(self) -> float:
+        return self.total_
 
     def _check_dpsgd_params(self) -> None:
         check_int("epochs", self.epochs, 1)
@@ -81,14 +88,46 @@ class DPSGDSynthesizer(Synthesizer):
         return device
 
     def _plan_budget(
-        self, accountant: PrivacyAccountant, measurements: int, fraction: float
-    ) -> tuple[float, float]:
-        """``(sigma, noise_multiplier)`` or a refusal with nothing spent.
+        self,
+        accountant: PrivacyAccountant,
+        measurements: int,
+        fraction: float,
+        columns: tuple[str, ...],
+    ) -> tuple[float, DPSGDPlan, SampledGaussianEvent]:
+        """``(sigma, DP-SGD plan, its event)``, or a refusal with nothing spent.
 
         ``sigma`` is the scale of ``measurements`` GaussianEvents taking
-        ``fraction`` of the budget (zCDP rho), the noise multiplier the
-        smallest that fits the DP-SGD run in what is left.
+        ``fraction`` of the budget (zCDP rho); the DP-SGD run's noise
+        multiplier is the smallest that fits in what is left. The measurements
+        and the event together are checked against ``accountant``.
         """
+        from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, sampling_rate_for
+
+        sigma, nm = self._solve(accountant, measurements, fraction)
+        plan = DPSGDPlan(
+            noise_multiplier=nm,
+            sample_rate=sampling_rate_for(self.steps_per_epoch)[0],
+            steps_per_epoch=self.steps_per_epoch,
+            epochs=self.epochs,
+            max_grad_norm=float(self.max_grad_norm),
+            secure_mode=self.secure_mode,
+            device=self._torch_device(),
+        )
+        event = SampledGaussianEvent(
+            noise_multiplier=nm,
+            sample_rate=plan.sample_rate,
+            steps=plan.steps,
+            columns=columns,
+        )
+        events = [GaussianEvent(sigma=sigma)] * measurements + [event]
+        if not accountant.can_spend_many(events):
+            accountant.spend_many(events)  # raises, naming what does not fit
+        return sigma, plan, event
+
+    def _solve(
+        self, accountant: PrivacyAccountant, measurements: int, fraction: float
+    ) -> tuple[float, float]:
+        """``(sigma, noise_multiplier)`` for :meth:`_plan_budget`, or a refusal."""
         from dpsynth.synthesizers.neural._dpsgd import sampling_rate_for
 
         trial = copy.deepcopy(accountant)

@@ -11,7 +11,6 @@ import numpy as np
 from dpsynth.data.dataset import Dataset
 from dpsynth.errors import ValidationError
 from dpsynth.privacy.accountant import PrivacyAccountant
-from dpsynth.privacy.events import GaussianEvent, SampledGaussianEvent
 from dpsynth.synthesizers._measure import measure_marginals
 from dpsynth.synthesizers._params import check_fraction, check_int, check_positive
 from dpsynth.synthesizers.base import Progress
@@ -178,7 +177,6 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         rng: np.random.Generator,
         callback: Progress,
     ) -> None:
-        from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, sampling_rate_for
         from dpsynth.synthesizers.neural._gan import (
             GANPlan,
             export_generator,
@@ -187,17 +185,11 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         from dpsynth.synthesizers.neural._torch import require_neural
 
         cols = dataset.columns
-        sigma, nm = self._plan_budget(accountant, len(cols), self.marginal_fraction)
-        rep = TabularRepresentation.from_schema(dataset.domain)
-        dpsgd = DPSGDPlan(
-            noise_multiplier=nm,
-            sample_rate=sampling_rate_for(self.steps_per_epoch)[0],
-            steps_per_epoch=self.steps_per_epoch,
-            epochs=self.epochs,
-            max_grad_norm=float(self.max_grad_norm),
-            secure_mode=self.secure_mode,
-            device=self._torch_device(),
+        sigma, dpsgd, sgd = self._plan_budget(
+            accountant, len(cols), self.marginal_fraction, cols
         )
+        nm = dpsgd.noise_multiplier
+        rep = TabularRepresentation.from_schema(dataset.domain)
         plan = GANPlan(
             dpsgd=dpsgd,
             generator_lr=float(self.generator_lr),
@@ -208,15 +200,6 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             dropout=float(self.dropout),
             marginal_weight=float(self.marginal_weight),
         )
-        sgd = SampledGaussianEvent(
-            noise_multiplier=nm,
-            sample_rate=dpsgd.sample_rate,
-            steps=dpsgd.steps,
-            columns=cols,
-        )
-        one_way = [GaussianEvent(sigma=sigma)] * len(cols)
-        if not accountant.can_spend_many([*one_way, sgd]):
-            accountant.spend_many([*one_way, sgd])  # raises
 
         def charge() -> tuple[list[np.ndarray], int]:
             callback("measure", 0, 1)
@@ -255,9 +238,6 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         )
 
     # --------------------------------------------------------------- sample
-    def _estimated_rows(self) -> float:
-        return self.total_
-
     def _sample_codes(self, n: int, rng: np.random.Generator) -> Dataset:
         from dpsynth.synthesizers.neural._gan import generator_logits
 

@@ -12,7 +12,6 @@ from dpsynth.data.dataset import Dataset
 from dpsynth.errors import ValidationError
 from dpsynth.mechanisms import gaussian_counts
 from dpsynth.privacy.accountant import PrivacyAccountant
-from dpsynth.privacy.events import GaussianEvent, SampledGaussianEvent
 from dpsynth.synthesizers._params import check_fraction, check_int, check_positive
 from dpsynth.synthesizers.base import Progress
 from dpsynth.synthesizers.neural._base import (
@@ -146,34 +145,19 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         rng: np.random.Generator,
         callback: Progress,
     ) -> None:
-        from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, sampling_rate_for
         from dpsynth.synthesizers.neural._vae import TrainingPlan, train_dp_vae
 
-        sigma, nm = self._plan_budget(accountant, 1, self.count_fraction)
-        rep = TabularRepresentation.from_schema(dataset.domain)
-        dpsgd = DPSGDPlan(
-            noise_multiplier=nm,
-            sample_rate=sampling_rate_for(self.steps_per_epoch)[0],
-            steps_per_epoch=self.steps_per_epoch,
-            epochs=self.epochs,
-            max_grad_norm=float(self.max_grad_norm),
-            secure_mode=self.secure_mode,
-            device=self._torch_device(),
+        sigma, dpsgd, sgd = self._plan_budget(
+            accountant, 1, self.count_fraction, dataset.columns
         )
+        nm = dpsgd.noise_multiplier
+        rep = TabularRepresentation.from_schema(dataset.domain)
         plan = TrainingPlan(
             dpsgd=dpsgd,
             learning_rate=float(self.learning_rate),
             hidden_dims=tuple(int(d) for d in self.hidden_dims),
             latent_dim=self.latent_dim,
         )
-        sgd = SampledGaussianEvent(
-            noise_multiplier=nm,
-            sample_rate=dpsgd.sample_rate,
-            steps=dpsgd.steps,
-            columns=dataset.columns,
-        )
-        if not accountant.can_spend_many([GaussianEvent(sigma=sigma), sgd]):
-            accountant.spend_many([GaussianEvent(sigma=sigma), sgd])  # raises
 
         def charge() -> None:
             callback("measure", 0, 1)
@@ -206,9 +190,6 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         )
 
     # --------------------------------------------------------------- sample
-    def _estimated_rows(self) -> float:
-        return self.total_
-
     def _decode_logits(self, z: np.ndarray) -> np.ndarray:
         h = z.astype(np.float32)
         for k, (w, b) in enumerate(self.decoder_):

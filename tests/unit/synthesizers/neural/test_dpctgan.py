@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 opacus = pytest.importorskip("opacus")
 
+from _small import DOMAIN, small_table  # noqa: E402
 from opacus.data_loader import DPDataLoader  # noqa: E402
 from opacus.utils.uniform_sampler import UniformWithReplacementSampler  # noqa: E402
 
@@ -24,8 +25,6 @@ from dpsynth.synthesizers.neural import DPCTGANSynthesizer, _dpsgd, _gan  # noqa
 from dpsynth.synthesizers.neural._blocks import TorchBlocks  # noqa: E402
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation  # noqa: E402
 
-DOMAIN = Domain({"a": 3, "b": 4, "c": 2})
-N = 400
 FAST = {
     "epochs": 2,
     "steps_per_epoch": 5,
@@ -35,19 +34,8 @@ FAST = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _table(seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 3, N)
-    b = (a + rng.integers(0, 2, N)) % 4
-    return pd.DataFrame({"a": a, "b": b, "c": rng.integers(0, 2, N)})
+    return small_table(seed)
 
 
 def _fit(seed: int = 1, epsilon: float = 1.0, **params) -> DPCTGANSynthesizer:

@@ -16,35 +16,22 @@ import pytest
 torch = pytest.importorskip("torch")
 opacus = pytest.importorskip("opacus")
 
+from _small import DOMAIN, small_table  # noqa: E402
 from opacus.accountants import PRVAccountant  # noqa: E402
 from opacus.data_loader import DPDataLoader  # noqa: E402
 from opacus.utils.uniform_sampler import UniformWithReplacementSampler  # noqa: E402
 
-from dpsynth.data import Domain  # noqa: E402
 from dpsynth.errors import BudgetExceededError, ValidationError  # noqa: E402
 from dpsynth.privacy.accountant import PrivacyAccountant  # noqa: E402
 from dpsynth.privacy.events import SampledGaussianEvent  # noqa: E402
 from dpsynth.synthesizers import Synthesizer  # noqa: E402
 from dpsynth.synthesizers.neural import DPTVAESynthesizer, _dpsgd, _vae  # noqa: E402
 
-DOMAIN = Domain({"a": 3, "b": 4, "c": 2})
-N = 400
 FAST = {"epochs": 2, "steps_per_epoch": 5, "hidden_dims": (16,), "latent_dim": 4}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _table(seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 3, N)
-    b = (a + rng.integers(0, 2, N)) % 4
-    return pd.DataFrame({"a": a, "b": b, "c": rng.integers(0, 2, N)})
+    return small_table(seed)
 
 
 def _fit(seed: int = 1, epsilon: float = 1.0, **params) -> DPTVAESynthesizer:
