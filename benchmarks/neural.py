@@ -362,6 +362,46 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def checks(grid: list[dict], tstr_rows: list[dict]) -> list[str]:
+    """Issue 5's comparison: each dpsynth neural method against each peer GAN.
+
+    Per epsilon, the medians over seeds: lower 2-way TVD and higher
+    train-on-synthetic accuracy than smartnoise-synth's DPCTGAN and PATECTGAN.
+    """
+
+    def medians(eps: float, method: str) -> tuple[float, float] | None:
+        tvd = [
+            r["tvd_2"]
+            for r in grid
+            if r["epsilon"] == eps and r["method"] == method and r["status"] == "ok"
+        ]
+        acc = [
+            t["accuracy_synthetic"]
+            for t in tstr_rows
+            if t["epsilon"] == eps and t["method"] == method
+        ]
+        if not tvd or not acc:
+            return None
+        return statistics.median(tvd), statistics.median(acc)
+
+    ours = ("dpsynth:dptvae", "dpsynth:dpctgan")
+    peers = ("smartnoise:dpctgan", "smartnoise:patectgan")
+    out = []
+    for eps in sorted({r["epsilon"] for r in grid if r["epsilon"]}):
+        for m in ours:
+            for p in peers:
+                a, b = medians(eps, m), medians(eps, p)
+                if a is None or b is None:
+                    out.append(f"check eps={eps:g} {m} vs {p}: not measured")
+                    continue
+                ok = a[0] < b[0] and a[1] > b[1]
+                out.append(
+                    f"check eps={eps:g} {m} vs {p}: TVD2 {a[0]:.4f} vs {b[0]:.4f}, "
+                    f"TSTR {a[1]:.4f} vs {b[1]:.4f} -> {'pass' if ok else 'FAIL'}"
+                )
+    return [""] + out if out else []
+
+
 def report(result: dict[str, Any]) -> str:
     """The summary table (medians over seeds) and the throughput table."""
     lines = []
@@ -409,6 +449,7 @@ def report(result: dict[str, Any]) -> str:
             lines.append(
                 f"train-on-real accuracy {real:.4f}; majority class {major:.4f}"
             )
+    lines += checks(grid, tstr_rows)
     for k, t in enumerate(result.get("throughput", [])):
         if k == 0:
             lines += [
