@@ -415,6 +415,7 @@ def report(result: dict[str, Any]) -> str:
         ]
         keys = sorted({(r["epsilon"] or 0, r["method"]) for r in grid})
         for eps, method in keys:
+            shown = format(eps, "g") if eps else "–"  # the references have no eps
             runs = [
                 r for r in grid if (r["epsilon"] or 0) == eps and r["method"] == method
             ]
@@ -432,11 +433,11 @@ def report(result: dict[str, Any]) -> str:
             if not ok:
                 why = runs[0]["reason"] or runs[0]["status"]
                 lines.append(
-                    f"| {runs[0]['label']} | {eps:g} | 0/{len(runs)} | {why} |||||"
+                    f"| {runs[0]['label']} | {shown} | 0/{len(runs)} | {why} |||||"
                 )
                 continue
             lines.append(
-                f"| {ok[0]['label']} | {eps:g} | {len(ok)}/{len(runs)} | "
+                f"| {ok[0]['label']} | {shown} | {len(ok)}/{len(runs)} | "
                 f"{med('tvd_1', '.4f')} | {med('tvd_2', '.4f')} | "
                 f"{med('tvd_3', '.4f')} | "
                 f"{format(statistics.median(acc), '.4f') if acc else '–'} | "
