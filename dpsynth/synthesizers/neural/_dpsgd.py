@@ -150,13 +150,11 @@ def make_private(
     """Wraps ``model`` and ``optimizer`` for DP-SGD over the float32 ``rows``.
 
     ``model`` must already be on ``plan.device``; the loader yields CPU
-    batches (move them there).
-
-    The Poisson
-    sampling and the noise draw from OS entropy, never from a seeded generator:
-    a release publishes its seed, and with it an attacker could replay the
-    noise and the batches, leaving training a deterministic function of the
-    data (no privacy at all). With ``secure_mode`` Opacus's CSPRNG is used.
+    batches (move them there). The Poisson sampling and the noise draw from OS
+    entropy, never from a seeded generator: a release publishes its seed, and
+    with it an attacker could replay the noise and the batches, leaving
+    training a deterministic function of the data (no privacy at all). With
+    ``secure_mode`` Opacus's CSPRNG is used.
 
     Raises:
         ValidationError: ``secure_mode`` without ``torchcsprng``.
