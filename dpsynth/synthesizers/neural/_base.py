@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import copy
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from dpsynth.synthesizers.neural._torch import require_neural
 if TYPE_CHECKING:
     from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan
 
-__all__ = ["DPSGDSynthesizer", "array_from_dict", "array_to_dict"]
+__all__ = ["DPSGDSynthesizer", "array_from_dict", "array_to_dict", "check_widths"]
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -172,6 +173,14 @@ class DPSGDSynthesizer(Synthesizer):
             budget=budget.epsilon,
             delta=budget.delta,
         )
+
+
+def check_widths(name: str, dims: Any) -> None:
+    """Raises unless ``dims`` is a list (or tuple) of layer widths >= 1."""
+    if isinstance(dims, str | bytes) or not isinstance(dims, Sequence):
+        raise ValidationError(f"`{name}` ({dims!r}) must be a list of integers >= 1.")
+    for d in dims:
+        check_int(name, d, 1)
 
 
 def array_to_dict(a: np.ndarray) -> dict[str, Any]:

@@ -16,16 +16,11 @@ from typing import Any
 import numpy as np
 
 from dpsynth.synthesizers.neural._blocks import TorchBlocks
-from dpsynth.synthesizers.neural._dpsgd import (
-    DPSGDPlan,
-    make_private,
-    quiet_opacus,
-    sampling_rate_for,
-)
+from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, make_private, quiet_opacus
 from dpsynth.synthesizers.neural._torch import require_neural, torch_generator
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation
 
-__all__ = ["TrainingPlan", "sampling_rate_for", "train_dp_vae"]
+__all__ = ["TrainingPlan", "train_dp_vae"]
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,19 @@ import numpy as np
 from dpsynth.data.dataset import Dataset
 from dpsynth.errors import ValidationError
 from dpsynth.privacy.accountant import PrivacyAccountant
-from dpsynth.synthesizers._measure import measure_marginals
-from dpsynth.synthesizers._params import check_fraction, check_int, check_positive
+from dpsynth.synthesizers._measure import measure_marginals, noisy_total
+from dpsynth.synthesizers._params import (
+    check_fraction,
+    check_int,
+    check_nonnegative,
+    check_positive,
+)
 from dpsynth.synthesizers.base import Progress
 from dpsynth.synthesizers.neural._base import (
     DPSGDSynthesizer,
     array_from_dict,
     array_to_dict,
+    check_widths,
 )
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation
 
@@ -143,22 +149,9 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
     # ----------------------------------------------------------------- fit
     def _check_params(self) -> None:
         check_int("embedding_dim", self.embedding_dim, 1)
-        for name in ("generator_dims", "discriminator_dims"):
-            dims = getattr(self, name)
-            if isinstance(dims, str | bytes) or not isinstance(dims, Sequence):
-                raise ValidationError(
-                    f"`{name}` ({dims!r}) must be a list of integers >= 1."
-                )
-            for d in dims:
-                check_int(name, d, 1)
-        if not (
-            isinstance(self.marginal_weight, int | float)
-            and not isinstance(self.marginal_weight, bool)
-            and self.marginal_weight >= 0
-        ):
-            raise ValidationError(
-                f"`marginal_weight` ({self.marginal_weight!r}) must be a number >= 0."
-            )
+        check_widths("generator_dims", self.generator_dims)
+        check_widths("discriminator_dims", self.discriminator_dims)
+        check_nonnegative("marginal_weight", self.marginal_weight)
         for name in ("generator_lr", "discriminator_lr"):
             check_positive(name, getattr(self, name))
         if not (
@@ -211,7 +204,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
                 label="dpctgan 1-way",
             )
             counts = [np.maximum(m.astype(np.float64), 0.0) for m in noisy]
-            self.total_ = _total_from_marginals(noisy)
+            self.total_ = noisy_total(noisy, [sigma] * len(noisy))
             self.marginals_ = [_normalise(c) for c in counts]
             callback("measure", 1, 1)
             accountant.spend(sgd, label=f"dpctgan DP-SGD ({dpsgd.epochs} epochs)")
@@ -310,14 +303,3 @@ def _normalise(weights: np.ndarray) -> np.ndarray:
     if total <= 0:
         return np.full(weights.size, 1.0 / weights.size)
     return weights / total
-
-
-def _total_from_marginals(noisy: Sequence[np.ndarray]) -> float:
-    """The row count from noisy 1-way marginals (post-processing).
-
-    Each column's noisy sum is the count plus noise of variance ``size *
-    sigma^2``; the inverse-variance weighted mean of the sums, at least 1.
-    """
-    sums = np.array([float(m.sum()) for m in noisy])
-    weights = np.array([1.0 / m.size for m in noisy])
-    return max(float((weights * sums).sum() / weights.sum()), 1.0)

@@ -18,6 +18,7 @@ from dpsynth.synthesizers.neural._base import (
     DPSGDSynthesizer,
     array_from_dict,
     array_to_dict,
+    check_widths,
 )
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation
 
@@ -127,13 +128,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
     # ----------------------------------------------------------------- fit
     def _check_params(self) -> None:
         check_int("latent_dim", self.latent_dim, 1)
-        dims = self.hidden_dims
-        if isinstance(dims, str | bytes) or not isinstance(dims, Sequence):
-            raise ValidationError(
-                f"`hidden_dims` ({dims!r}) must be a list of integers >= 1."
-            )
-        for d in dims:
-            check_int("hidden_dims", d, 1)
+        check_widths("hidden_dims", self.hidden_dims)
         check_positive("learning_rate", self.learning_rate)
         check_fraction("count_fraction", self.count_fraction)
         self._check_dpsgd_params()

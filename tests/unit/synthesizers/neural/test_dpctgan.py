@@ -227,7 +227,7 @@ def test_a_seed_reproduces_sampling_and_samples_stay_in_the_domain(fitted):
         ({"dropout": 1.0}, "`dropout` (1.0) must be in [0, 1)."),
         ({"marginal_fraction": 0.0}, "`marginal_fraction` (0.0) must be in (0, 1)."),
         ({"generator_lr": 0}, "`generator_lr` (0) must be a positive"),
-        ({"marginal_weight": -1}, "`marginal_weight` (-1) must be a number >= 0."),
+        ({"marginal_weight": -1}, "`marginal_weight` (-1) must be >= 0."),
     ],
 )
 def test_bad_hyperparameters_are_refused_before_anything(params, message):
