@@ -3,7 +3,13 @@
 Encoding maps every value to a code by the schema's data-independent rules
 (categories, bins, ``missing`` and ``unknown``), so it costs no privacy. Decoding is
 post-processing: categories come back exactly, a binned value is drawn uniformly
-inside its bin with an explicit random generator.
+inside its bin with an explicit random generator, or placed at a given position
+inside it.
+
+A value's *position* inside its bin (:meth:`Encoder.positions`) is a number in
+``[0, 1]`` computed from the value and the schema's public edges alone, row by
+row; a model that learns positions (the neural synthesizers) hands them back to
+:meth:`Encoder.decode` instead of the uniform draw.
 
 Error messages name columns and counts of offending values, never the values: the
 encoded table is the sensitive one.
@@ -30,7 +36,7 @@ from dpsynth.data.schema import (
 )
 from dpsynth.errors import DomainError, InternalError, ValidationError
 
-__all__ = ["Encoder", "encode_frame"]
+__all__ = ["Encoder", "binned_columns", "encode_frame"]
 
 
 @dataclass(frozen=True)
@@ -87,16 +93,67 @@ class Encoder:
         codes = encode_frame(self.schema, frame, allow_extra=allow_extra)
         return Dataset(codes, self.domain)
 
+    @property
+    def binned(self) -> tuple[str, ...]:
+        """The columns with a position in their bins (:func:`binned_columns`)."""
+        return tuple(name for name, _ in binned_columns(self.schema))
+
+    def positions(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each value's position inside its bin, for the :attr:`binned` columns.
+
+        A data-independent map, row by row (no privacy cost in itself: like the
+        codes, the positions are the sensitive table in another form). For a
+        numeric column the position of ``v`` in bin ``[lo, hi)`` is ``(v - lo) /
+        (hi - lo)``; for an integer or datetime bin of ``w`` integers (or
+        nanoseconds) starting at ``s`` it is ``(v - s + 1/2) / w``, the middle
+        of the value's share of the bin, so that :meth:`decode` gives ``v``
+        back exactly. Values outside the bounds are clipped first, as the
+        ``clip`` rule does.
+
+        Args:
+            frame: the table (it must encode without error: call :meth:`encode`
+                first).
+
+        Returns:
+            A float64 array, rows by :attr:`binned` columns, in ``[0, 1]``; NaN
+            where the row's code is not a bin (missing or out-of-domain values
+            coded ``missing``).
+        """
+        out = np.full((frame.shape[0], len(self.binned)), np.nan)
+        for k, name in enumerate(self.binned):
+            col = self.schema.column(name)
+            values, missing = _range_values(col, frame[name])
+            lower, upper = _bounds(col)
+            outside = ~missing & ((values < lower) | (values > upper))
+            values = np.clip(values, lower, upper)
+            lo, hi, exclusive = _bin_spans(col)
+            bins = np.searchsorted(lo[1:], values, side="right")
+            if exclusive:  # integers (or nanoseconds): w values per bin
+                width = (hi - lo)[bins].astype(np.float64)
+                pos = ((values - lo[bins]).astype(np.float64) + 0.5) / width
+            else:
+                pos = (values - lo[bins]) / (hi - lo)[bins]
+            blank = missing | (outside & (getattr(col, "unknown", "") != "clip"))
+            out[:, k] = np.where(blank, np.nan, np.clip(pos, 0.0, 1.0))
+        return out
+
     def decode(
-        self, data: Dataset | np.ndarray, *, rng: RngLike = None
+        self,
+        data: Dataset | np.ndarray,
+        *,
+        rng: RngLike = None,
+        positions: np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Maps codes back to values (post-processing: no privacy cost).
 
         Categories come back exactly; the ``other`` code becomes the column's
         ``other_label`` and the missing code a missing value. Integer columns with
         one code per value come back exactly; a binned value is drawn uniformly
-        inside its bin (integers among the bin's integers). Each column draws
-        from its own stream spawned from ``rng``, so a seed gives the same table.
+        inside its bin (integers among the bin's integers), or placed at its
+        position when ``positions`` gives one (the inverse of :meth:`positions`:
+        ``lo + p (hi - lo)``, or the ``floor(p w)``-th integer of the bin). Each
+        column draws from its own stream spawned from ``rng``, so a seed gives
+        the same table.
 
         Dtypes: categorical -> pandas' default string dtype (``str`` on pandas 3,
         ``object`` before); integer -> ``int64``, or nullable ``Int64`` when the
@@ -107,12 +164,16 @@ class Encoder:
             data: a Dataset over this schema's domain, or a 2-D integer array of
                 codes with one column per schema column.
             rng: seed or Generator for the draws inside bins.
+            positions: optional, rows by :attr:`binned` columns, in ``[0, 1]``:
+                where a row has a position (not NaN), the value is placed there
+                instead of drawn.
 
         Returns:
             The decoded DataFrame, columns in schema order.
 
         Raises:
-            ValidationError: if ``data`` does not match the schema's domain.
+            ValidationError: if ``data`` does not match the schema's domain, or
+                ``positions`` is not rows by binned columns in ``[0, 1]``.
             DomainError: if a code is out of its column's range.
         """
         if isinstance(data, Dataset):
@@ -124,14 +185,112 @@ class Encoder:
             dataset = data
         else:
             dataset = Dataset(np.asarray(data), self.domain)
+        where = self._check_positions(positions, dataset.codes.shape[0])
         streams = as_generator(rng).spawn(len(self.schema.columns))
         out = {
-            col.name: _decode_column(col, dataset.codes[:, j].astype(np.int64), gen)
+            col.name: _decode_column(
+                col,
+                dataset.codes[:, j].astype(np.int64),
+                gen,
+                None
+                if positions is None or col.name not in where
+                else positions[:, where[col.name]],
+            )
             for j, (col, gen) in enumerate(
                 zip(self.schema.columns, streams, strict=True)
             )
         }
         return pd.DataFrame(out, columns=list(self.schema.names))
+
+    def _check_positions(self, positions: Any, n: int) -> dict[str, int]:
+        """The column index of each binned column in ``positions``."""
+        binned = self.binned
+        if positions is None:
+            return {}
+        shape = getattr(positions, "shape", None)
+        ok = (
+            isinstance(positions, np.ndarray)
+            and positions.dtype.kind == "f"
+            and shape == (n, len(binned))
+        )
+        if not ok:
+            raise ValidationError(
+                f"`positions` (shape {shape!r}) must be a float array of {n} rows "
+                f"by the {len(binned)} binned column(s) {list(binned)!r}."
+            )
+        present = positions[~np.isnan(positions)]
+        if present.size and not (present.min() >= 0.0 and present.max() <= 1.0):
+            raise ValidationError("`positions` must lie in [0, 1] (or be NaN).")
+        return {name: k for k, name in enumerate(binned)}
+
+
+def binned_columns(schema: Schema) -> tuple[tuple[str, int | None], ...]:
+    """The columns whose bins hold more than one value, with their widest bin.
+
+    Numeric columns (widest ``None``: real values), and integer and datetime
+    columns with a bin of more than one integer (or nanosecond); integer columns
+    with one code per value have no position. A function of the schema alone.
+
+    Returns:
+        ``(name, widest)`` pairs in schema order; ``widest`` is the number of
+        integers (nanoseconds) in the widest bin, None for numeric columns.
+
+    Example:
+        >>> from dpsynth.data.schema import IntegerColumn
+        >>> binned_columns(Schema([IntegerColumn(name="age", lower=0, upper=99,
+        ...                                      bins=[0, 18, 65, 99])]))
+        (('age', 47),)
+    """
+    out: list[tuple[str, int | None]] = []
+    for col in schema.columns:
+        if isinstance(col, NumericColumn):
+            out.append((col.name, None))
+        elif isinstance(col, IntegerColumn | DatetimeColumn):
+            lo, hi, _ = _bin_spans(col)
+            widest = int((hi - lo).max())
+            if widest > 1:
+                out.append((col.name, widest))
+    return tuple(out)
+
+
+def _bin_spans(col: Column) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(lo, hi, exclusive)``: each bin's start and end, for a range column.
+
+    Integer and datetime bins are ``[lo, hi)`` of integers (the last one's ``hi``
+    is ``upper + 1``; ``exclusive`` True); numeric bins are ``[lo, hi)`` of reals
+    with the last one closed (``exclusive`` False).
+    """
+    if isinstance(col, IntegerColumn):
+        lo = col.bin_starts()
+        return lo, np.append(lo[1:], col.upper + 1), True
+    if isinstance(col, DatetimeColumn):
+        edges = col.edges_ns()
+        hi = edges[1:].copy()
+        hi[-1] += 1  # the last bin includes upper
+        return edges[:-1], hi, True
+    if isinstance(col, NumericColumn):
+        edges = col.edges()
+        return edges[:-1], edges[1:], False
+    raise InternalError(f"Column {col.name!r} ({col.kind}) has no bins.")
+
+
+def _bounds(col: Column) -> tuple[Any, Any]:
+    """A range column's bounds in the units of :func:`_range_values`."""
+    if isinstance(col, DatetimeColumn):
+        edges = col.edges_ns()
+        return edges[0], edges[-1]
+    return col.lower, col.upper  # type: ignore[attr-defined]
+
+
+def _range_values(col: Column, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A range column's values (int64, float64 or int64 ns) and missing mask."""
+    if isinstance(col, IntegerColumn):
+        return integer_values(series, col)
+    if isinstance(col, NumericColumn):
+        return float_values(series, col.name, col.kind)
+    if isinstance(col, DatetimeColumn):
+        return nanosecond_values(series, col.name, col.kind)
+    raise InternalError(f"Column {col.name!r} ({col.kind}) is not a range column.")
 
 
 # -- encoding ------------------------------------------------------------------
@@ -198,28 +357,15 @@ def _encode_column(col: Column, series: pd.Series) -> np.ndarray:
         missing = series.isna().to_numpy()
         codes, outside = _categorical_codes(col, series, missing)
         return _apply_rules(col, codes, missing, outside)
-    lower: Any
-    upper: Any
-    starts: np.ndarray | None  # first value of every bin; None: one code per value
-    if isinstance(col, IntegerColumn):
-        values, missing = integer_values(series, col)
-        lower, upper = col.lower, col.upper
-        starts = None if col.bins is None else col.bin_starts()
-    elif isinstance(col, NumericColumn):
-        values, missing = float_values(series, col.name, col.kind)
-        lower, upper, starts = col.lower, col.upper, col.edges()[:-1]
-    elif isinstance(col, DatetimeColumn):
-        values, missing = nanosecond_values(series, col.name, col.kind)
-        edges = col.edges_ns()
-        lower, upper, starts = edges[0], edges[-1], edges[:-1]
-    else:  # pragma: no cover - Schema only holds the kinds above
-        raise InternalError(f"Unsupported column spec {type(col).__name__}.")
+    values, missing = _range_values(col, series)
+    lower, upper = _bounds(col)
     outside = ~missing & ((values < lower) | (values > upper))
     values = np.clip(values, lower, upper)
-    if starts is None:
+    if isinstance(col, IntegerColumn) and col.bins is None:  # one code per value
         codes = (values - lower).astype(np.int64)
-    else:  # bin i holds starts[i] <= v < starts[i + 1]; the last bin ends at upper
-        codes = np.searchsorted(starts[1:], values, side="right").astype(np.int64)
+    else:  # bin i holds lo[i] <= v < lo[i + 1]; the last bin ends at upper
+        lo = _bin_spans(col)[0]
+        codes = np.searchsorted(lo[1:], values, side="right").astype(np.int64)
     return _apply_rules(col, codes, missing, outside)
 
 
@@ -360,7 +506,12 @@ def nanosecond_values(
 # -- decoding ------------------------------------------------------------------
 
 
-def _decode_column(col: Column, codes: np.ndarray, rng: np.random.Generator) -> Any:
+def _decode_column(
+    col: Column,
+    codes: np.ndarray,
+    rng: np.random.Generator,
+    positions: np.ndarray | None = None,
+) -> Any:
     missing = codes == col.missing_code if col.missing == "code" else None
     if isinstance(col, CategoricalColumn):
         # index -2 is other_label, -1 is None (missing)
@@ -370,33 +521,36 @@ def _decode_column(col: Column, codes: np.ndarray, rng: np.random.Generator) -> 
             picked[codes == col.other_code] = -2
         return pd.Series(labels[picked])
     bins = np.where(codes < col.n_values, codes, 0)
-    if isinstance(col, IntegerColumn):
-        if col.bins is None:
-            ints = col.lower + bins
-        else:
-            starts = col.bin_starts()
-            stops = np.append(starts[1:], col.upper + 1)  # exclusive
-            ints = rng.integers(starts[bins], stops[bins])
-        if missing is None:
-            return pd.Series(ints, dtype=np.int64)
-        return pd.Series(pd.array(ints, dtype="Int64")).mask(missing)
-    if isinstance(col, NumericColumn):
+    if isinstance(col, IntegerColumn) and col.bins is None:
+        ints = col.lower + bins
+    elif isinstance(col, IntegerColumn | DatetimeColumn):
+        lo, hi, _ = _bin_spans(col)
+        ints = rng.integers(lo[bins], hi[bins])
+        if positions is not None:
+            width = hi[bins] - lo[bins]
+            given = ~np.isnan(positions)
+            offset = np.floor(np.where(given, positions, 0.0) * width)
+            offset = np.clip(offset, 0, width - 1).astype(np.int64)
+            ints = np.where(given, lo[bins] + offset, ints)
+        if isinstance(col, DatetimeColumn):
+            stamps = pd.Series(ints.astype("datetime64[ns]"))
+            return stamps if missing is None else stamps.mask(missing)
+    elif isinstance(col, NumericColumn):
         edges = col.edges()
         lo, hi = edges[bins], edges[bins + 1]
-        floats = lo + (hi - lo) * rng.random(len(bins))
-        # rounding may reach hi: keep a draw inside its half-open bin
+        place = rng.random(len(bins))
+        if positions is not None:
+            place = np.where(np.isnan(positions), place, positions)
+        floats = lo + (hi - lo) * place
+        # rounding may reach hi: keep a value inside its half-open bin
         floats = np.minimum(
             floats, np.where(bins < col.n_values - 1, np.nextafter(hi, lo), hi)
         )
         return pd.Series(
             floats if missing is None else np.where(missing, np.nan, floats)
         )
-    if isinstance(col, DatetimeColumn):
-        edges = col.edges_ns()
-        stops = edges[1:].copy()
-        stops[-1] += 1  # the last bin includes upper
-        stamps = pd.Series(
-            rng.integers(edges[:-1][bins], stops[bins]).astype("datetime64[ns]")
-        )
-        return stamps if missing is None else stamps.mask(missing)
-    raise InternalError(f"Unsupported column spec {type(col).__name__}.")
+    else:
+        raise InternalError(f"Unsupported column spec {type(col).__name__}.")
+    if missing is None:
+        return pd.Series(ints, dtype=np.int64)
+    return pd.Series(pd.array(ints, dtype="Int64")).mask(missing)

@@ -173,7 +173,15 @@ class Synthesizer(ABC):
         self.domain_ = dataset.domain
         self.encoder_ = encoder
         self.schema_ = schema
-        self._fit(dataset, accountant, gen, callback or _no_progress)
+        positions = None
+        if (
+            self._wants_positions()
+            and encoder is not None
+            and encoder.binned
+            and isinstance(data, pd.DataFrame)
+        ):
+            positions = encoder.positions(data)
+        self._fit_rows(dataset, positions, accountant, gen, callback or _no_progress)
         self.ledger_ = accountant.ledger
         self.budget_ = accountant.budget
         logger.info(
@@ -260,6 +268,31 @@ class Synthesizer(ABC):
         Runs before anything touches the accountant; must not read the data.
         """
 
+    def _wants_positions(self) -> bool:
+        """Whether the fit models values inside their bins (subclasses override).
+
+        When it does, and the data is a DataFrame under a Schema with binned
+        columns, :meth:`_fit_rows` receives each value's position inside its bin
+        (:meth:`Encoder.positions`), and :meth:`_sample_rows` may return
+        positions for the decoding.
+        """
+        return False
+
+    def _fit_rows(
+        self,
+        dataset: Dataset,
+        positions: np.ndarray | None,
+        accountant: PrivacyAccountant,
+        rng: np.random.Generator,
+        callback: Progress,
+    ) -> None:
+        """The fit on codes and, when asked for and available, positions.
+
+        ``positions`` is rows by ``encoder_.binned`` columns (sensitive like the
+        codes), or None. By default the codes alone go to :meth:`_fit`.
+        """
+        self._fit(dataset, accountant, rng, callback)
+
     @abstractmethod
     def _fit(
         self,
@@ -316,14 +349,24 @@ class Synthesizer(ABC):
         elif isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ValidationError(f"`n` ({n!r}) must be an integer >= 1.")
         gen_sample, gen_decode = as_generator(rng).spawn(2)
-        codes = self._sample_codes(int(n), gen_sample)
+        codes, positions = self._sample_rows(int(n), gen_sample)
         if self.encoder_ is None:
             return codes.to_frame()
-        return self.encoder_.decode(codes, rng=gen_decode)
+        return self.encoder_.decode(codes, rng=gen_decode, positions=positions)
 
     @abstractmethod
     def _sample_codes(self, n: int, rng: np.random.Generator) -> Dataset:
         """Draws ``n`` rows of codes from the fitted model."""
+
+    def _sample_rows(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[Dataset, np.ndarray | None]:
+        """``n`` rows of codes and their positions inside their bins, or None.
+
+        By default codes only (:meth:`_sample_codes`): decoding then draws each
+        binned value uniformly inside its bin.
+        """
+        return self._sample_codes(n, rng), None
 
     # ----------------------------------------------------------- save / load
     @abstractmethod

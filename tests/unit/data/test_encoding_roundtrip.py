@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dpsynth.data.dataset import Dataset
 from dpsynth.data.domain import Domain
-from dpsynth.data.encoding import Encoder
+from dpsynth.data.encoding import Encoder, binned_columns
 from dpsynth.data.schema import (
     CategoricalColumn,
     DatetimeColumn,
@@ -236,3 +236,88 @@ def test_numeric_round_trip_property(values, edges, seed):
     back = enc.decode(ds, rng=seed)["x"].to_numpy()
     assert np.all((back >= edges[0]) & (back <= edges[-1]))
     np.testing.assert_array_equal(enc.encode(pd.DataFrame({"x": back})).codes, ds.codes)
+
+
+# -- within-bin positions ------------------------------------------------------
+
+
+def test_binned_columns_are_the_schema_s_multi_value_bins():
+    enc = Encoder(schema())
+    # kids has one code per value: no position
+    assert enc.binned == ("age", "pay", "day")
+    widths = dict(binned_columns(schema()))
+    assert widths["age"] == 47  # [18, 65) holds 47 integers
+    assert widths["pay"] is None
+    assert widths["day"] > 24 * 3600 * 10**9  # nanoseconds of a month
+
+
+def test_positions_round_trip_exactly_through_decode():
+    enc = Encoder(schema())
+    f = frame()
+    pos = enc.positions(f)
+    assert pos.shape == (5, 3)
+    # age 0 is the first of 18 integers in [0, 18): the middle of its share
+    assert pos[0, 0] == pytest.approx(0.5 / 18)
+    # pay 2.0 opens bin [2, 4); pay NaN (missing code) has no position
+    assert pos[4, 1] == 0.0
+    assert np.isnan(pos[2, 1])
+    out = enc.decode(enc.encode(f), rng=0, positions=pos)
+    assert out["age"].tolist() == f["age"].tolist()
+    np.testing.assert_allclose(out["pay"].dropna(), f["pay"].dropna(), atol=1e-12)
+    assert (out["day"] == f["day"]).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(-5, 130), min_size=1, max_size=30),
+    st.lists(st.integers(1, 98), min_size=0, max_size=6, unique=True),
+)
+def test_integer_positions_round_trip_property(values, inner):
+    col = IntegerColumn(name="v", lower=0, upper=99, bins=(0, *sorted(inner), 99))
+    enc = Encoder(Schema((col,)))
+    f = pd.DataFrame({"v": values})
+    pos = enc.positions(f)
+    assert ((pos > 0) & (pos < 1)).all()
+    back = enc.decode(enc.encode(f), positions=pos)["v"]
+    assert back.tolist() == np.clip(values, 0, 99).tolist()
+
+
+def test_positions_are_a_row_by_row_function_of_the_value():
+    enc = Encoder(schema())
+    f = frame()
+    whole = enc.positions(f)
+    for i in range(len(f)):
+        np.testing.assert_array_equal(enc.positions(f.iloc[[i]]), whole[[i]])
+
+
+def test_positions_place_values_and_nan_falls_back_to_a_draw():
+    enc = Encoder(schema())
+    codes = enc.encode(frame())
+    pos = np.full((5, 3), np.nan)
+    pos[:, 0] = [0.0, 0.999, 0.0, 1.0, 0.5]  # age bins [0,18) [0,18) [18,65) ...
+    out = enc.decode(codes, rng=1, positions=pos)
+    assert out["age"].tolist() == [0, 17, 18, 99, 41]
+    # NaN positions decode exactly as without positions (same streams)
+    plain = enc.decode(codes, rng=1)
+    pd.testing.assert_series_equal(out["pay"], plain["pay"])
+    pd.testing.assert_series_equal(out["day"], plain["day"])
+
+
+def test_positions_are_checked():
+    enc = Encoder(schema())
+    codes = enc.encode(frame())
+    with pytest.raises(ValidationError, match="3 binned column"):
+        enc.decode(codes, positions=np.zeros((5, 2)))
+    with pytest.raises(ValidationError, match="must be a float array"):
+        enc.decode(codes, positions=np.zeros((5, 3), dtype=np.int64))
+    with pytest.raises(ValidationError, match=r"in \[0, 1\]"):
+        enc.decode(codes, positions=np.full((5, 3), 1.5))
+
+
+def test_out_of_domain_values_without_clip_have_no_position():
+    col = NumericColumn(
+        name="x", lower=0.0, upper=1.0, bins=2, unknown="missing", missing="code"
+    )
+    enc = Encoder(Schema((col,)))
+    pos = enc.positions(pd.DataFrame({"x": [0.25, 7.0]}))
+    assert pos[0, 0] == 0.5 and np.isnan(pos[1, 0])
