@@ -17,17 +17,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dpsynth.data.dataset import Dataset
+from dpsynth.data.schema import Schema
 from dpsynth.errors import BudgetExceededError, ValidationError
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.privacy.events import GaussianEvent, SampledGaussianEvent
 from dpsynth.synthesizers._params import check_int, check_positive
-from dpsynth.synthesizers.base import Synthesizer
+from dpsynth.synthesizers.base import Progress, Synthesizer
 from dpsynth.synthesizers.neural._torch import require_neural
+from dpsynth.synthesizers.neural.encoding import (
+    TabularRepresentation,
+    check_position_bins,
+)
 
 if TYPE_CHECKING:
     from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan
 
-__all__ = ["DPSGDSynthesizer", "array_from_dict", "array_to_dict", "check_widths"]
+__all__ = [
+    "DPSGDSynthesizer",
+    "array_from_dict",
+    "array_to_dict",
+    "check_head",
+    "check_widths",
+]
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -36,7 +48,8 @@ class DPSGDSynthesizer(Synthesizer):
     """Base of the DP-SGD synthesizers (not registered itself).
 
     Subclasses set ``epochs``, ``steps_per_epoch``, ``max_grad_norm``,
-    ``max_noise_multiplier``, ``secure_mode`` and ``device`` in ``__init__``.
+    ``max_noise_multiplier``, ``secure_mode``, ``position_bins`` and ``device``
+    in ``__init__``, and implement :meth:`_fit_rows` and :meth:`_sample_rows`.
     """
 
     epochs: int
@@ -44,11 +57,45 @@ class DPSGDSynthesizer(Synthesizer):
     max_grad_norm: float
     max_noise_multiplier: float
     secure_mode: bool
+    position_bins: int
     device: str
     total_: float  # the noisy row count, set by the fit
+    positions_: bool  # whether the fit modelled positions inside bins
 
     def _estimated_rows(self) -> float:
         return self.total_
+
+    def _wants_positions(self) -> bool:
+        return bool(self.position_bins)
+
+    def _fit(
+        self,
+        dataset: Dataset,
+        accountant: PrivacyAccountant,
+        rng: np.random.Generator,
+        callback: Progress,
+    ) -> None:
+        self._fit_rows(dataset, None, accountant, rng, callback)
+
+    def _sample_codes(self, n: int, rng: np.random.Generator) -> Dataset:
+        return self._sample_rows(n, rng)[0]
+
+    def _representation(self, positions: bool) -> TabularRepresentation:
+        """The network's representation (with positions, or codes only).
+
+        With ``positions``, the schema's with ``position_bins``; else the
+        domain's.
+        """
+        if positions:
+            if not isinstance(self.schema_, Schema):
+                raise ValidationError(
+                    "`model` has positions inside bins but no schema to place "
+                    "them with."
+                )
+            return TabularRepresentation.from_schema(
+                self.schema_, position_bins=self.position_bins
+            )
+        return TabularRepresentation.from_schema(self.domain_)
 
     def _check_dpsgd_params(self) -> None:
         check_int("epochs", self.epochs, 1)
@@ -59,6 +106,7 @@ class DPSGDSynthesizer(Synthesizer):
             raise ValidationError(
                 f"`secure_mode` ({self.secure_mode!r}) must be True or False."
             )
+        check_position_bins(self.position_bins)
         self._torch_device()
 
     def _torch_device(self) -> str:
@@ -172,6 +220,20 @@ class DPSGDSynthesizer(Synthesizer):
             requested=need.epsilon(),
             budget=budget.epsilon,
             delta=budget.delta,
+        )
+
+
+def check_head(rep: TabularRepresentation, head: Sequence[np.ndarray]) -> None:
+    """Raises unless ``head`` fits ``rep`` (a loaded model's position head).
+
+    One weight per position block, of shape (sub-intervals, the column's codes).
+    """
+    pairs = zip(rep.positions, rep.position_parents, strict=True)
+    want = [(b.size, p.size) for b, p in pairs]
+    if [tuple(w.shape) for w in head] != want:
+        raise ValidationError(
+            f"`model` position head must have weights of shapes {want} (one per "
+            "binned column)."
         )
 
 

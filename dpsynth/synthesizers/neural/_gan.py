@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from dpsynth.synthesizers.neural._blocks import TorchBlocks
+from dpsynth.synthesizers.neural._blocks import TorchBlocks, build_position_head
 from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, make_private, quiet_opacus
 from dpsynth.synthesizers.neural._torch import require_neural, torch_generator
 from dpsynth.synthesizers.neural._vae import _linear
@@ -61,12 +61,18 @@ class GANPlan:
     marginal_weight: float
 
 
-def build_generator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
+def build_generator(
+    torch: Any, rep: TabularRepresentation, plan: GANPlan, gen: Any
+) -> Any:
     """CTGAN's residual generator from ``[z, c]`` to per-block logits.
 
-    One block per hidden width: Linear, BatchNorm, ReLU, concatenated with the
-    block's input; then a Linear to the logits.
+    ``c`` is a one-hot condition over the code blocks, the output covers every
+    block (codes and positions). One block per hidden width: Linear,
+    BatchNorm, ReLU, concatenated with the block's input; then a Linear to the
+    logits. With position blocks, ``generator.head`` is the position head
+    (:func:`_soft_outputs` applies it to the generated codes), else None.
     """
+    width, cond_width = rep.width, rep.code_width
 
     class Residual(torch.nn.Module):  # type: ignore[misc,name-defined]
         def __init__(self, n_in: int, n_out: int) -> None:
@@ -80,13 +86,14 @@ def build_generator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
     class Generator(torch.nn.Module):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
             super().__init__()
-            n = plan.embedding_dim + width
+            n = plan.embedding_dim + cond_width
             blocks = []
             for d in plan.generator_dims:
                 blocks.append(Residual(n, d))
                 n += d
             self.blocks = torch.nn.Sequential(*blocks)
             self.out = _linear(torch, n, width, gen)
+            self.head = build_position_head(torch, rep) if rep.positions else None
 
         def forward(self, z: Any, cond: Any) -> Any:
             return self.out(self.blocks(torch.cat([z, cond], dim=1)))
@@ -112,18 +119,60 @@ def build_discriminator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
     return torch.nn.Sequential(*layers)
 
 
-def _soft_outputs(torch: Any, blocks: TorchBlocks, logits: Any, gen: Any) -> Any:
+def _gumbel_softmax(torch: Any, blocks: TorchBlocks, logits: Any, gen: Any) -> Any:
     """Per-block Gumbel-softmax of ``logits`` at temperature :data:`TAU`."""
     u = torch.rand(logits.shape, generator=gen).clamp_(1e-10, 1.0 - 1e-7)
     u = u.to(logits.device)
     return blocks.softmax(torch, (logits - torch.log(-torch.log(u))) / TAU)
 
 
+def _soft_outputs(
+    torch: Any, blocks: TorchBlocks, logits: Any, gen: Any, head: Any = None
+) -> Any:
+    """The generator's soft rows: Gumbel-softmax codes, then positions given them.
+
+    Without a position ``head``, one Gumbel-softmax of every block. With one,
+    the position blocks' logits are first shifted by the head given the soft
+    codes, as sampling shifts them given the drawn codes.
+    """
+    soft = _gumbel_softmax(torch, blocks, logits, gen)
+    if head is None:
+        return soft
+    cw = head.code_width
+    shifted = _gumbel_softmax(torch, blocks, head(soft[:, :cw], logits), gen)
+    return torch.cat([soft[:, :cw], shifted[:, cw:]], dim=1)
+
+
 def _cond_loss(torch: Any, blocks: TorchBlocks, logits: Any, cond: Any) -> Any:
-    """Mean cross-entropy of the conditioned column's block against its value."""
-    picked = cond @ blocks.matrix  # rows x columns: 1 on the conditioned column
+    """Mean cross-entropy of the conditioned column's block against its value.
+
+    ``cond`` covers the code blocks, the first ``cond.shape[1]`` logits.
+    """
+    cw = cond.shape[1]
+    picked = cond @ blocks.matrix[:cw]  # rows x blocks: 1 on the conditioned one
     norm = blocks.logsumexp(torch, logits)
-    return ((norm * picked).sum(dim=1) - (logits * cond).sum(dim=1)).mean()
+    return ((norm * picked).sum(dim=1) - (logits[:, :cw] * cond).sum(dim=1)).mean()
+
+
+def _position_joint(
+    torch: Any, rep: TabularRepresentation, soft: Any, logits: Any, head: Any
+) -> list[Any]:
+    """The generator's (bin, sub-interval) distribution of each position block.
+
+    Averaged over the batch: ``P(bin b) P(sub | b)``, with ``P(bin)`` the
+    code block's softmax (``soft``, rows x code width) and ``P(sub | b)`` the
+    softmax of the position logits shifted by the head's column ``b``, as
+    sampling draws them. One (codes x sub-intervals) tensor per position block.
+    """
+    out = []
+    for block, parent, layer in zip(
+        rep.positions, rep.position_parents, head.layers, strict=True
+    ):
+        shifted = logits[:, None, block.start : block.stop] + layer.weight.T[None]
+        given = torch.softmax(shifted, dim=2)  # rows x codes x sub-intervals
+        bins = soft[:, parent.start : parent.stop, None]
+        out.append((bins * given).mean(dim=0))
+    return out
 
 
 def pair_loss(torch: Any, scores: Any) -> Any:
@@ -138,21 +187,27 @@ def train_dp_gan(
     plan: GANPlan,
     *,
     rng: np.random.Generator,
-    before_training: Callable[[], tuple[Sequence[np.ndarray], int]],
+    before_training: Callable[
+        [], tuple[Sequence[np.ndarray], Sequence[np.ndarray], int]
+    ],
     on_epoch: Callable[[int], None],
 ) -> Any:
     """Trains the GAN; returns the generator (in eval mode, on the CPU).
 
     ``before_training`` runs after every Opacus object is built and checked and
     before the first row is sampled: the synthesizer spends its budget there
-    and returns ``(marginals, generator_batch)``, both from DP outputs:
-    ``marginals[j]`` is column ``j``'s distribution (from its DP 1-way
-    marginal), ``generator_batch`` the rows of a generator step (fixed for the
-    run, independent of the Poisson batches). A generator step draws its
+    and returns ``(marginals, joints, generator_batch)``, all from DP outputs:
+    ``marginals[j]`` is column ``j``'s distribution over its codes (from its
+    DP 1-way marginal), ``joints[k]`` position block ``k``'s distribution over
+    (bin, sub-interval) pairs (from its DP bin-by-position table),
+    ``generator_batch`` the rows of a generator step (fixed for the run,
+    independent of the Poisson batches). A generator step draws its
     conditions from ``marginals`` (a column uniformly, then its code) and adds
     to its loss ``marginal_weight`` times the KL divergence of each column's
-    ``marginals[j]`` from the batch's mean softmax: post-processing of the DP
-    marginals that keeps the unconditioned columns on them too.
+    ``marginals[j]`` from the batch's mean softmax, and of each ``joints[k]``
+    from the generator's (bin, sub-interval) distribution over the batch
+    (:func:`_position_joint`): post-processing of the DP measurements that
+    keeps the unconditioned columns, and the positions inside bins, on them.
     Each discriminator step (one per Poisson batch, ``plan.dpsgd.steps`` in
     all, checked against Opacus's history) is followed by one generator step.
 
@@ -162,20 +217,20 @@ def train_dp_gan(
     """
     torch, _ = require_neural()
     gen_init, gen_model = (torch_generator(g) for g in rng.spawn(2))
-    width = rep.width
+    width, cw = rep.width, rep.code_width
     dev = plan.dpsgd.device
     blocks = TorchBlocks.of(torch, rep, dev)
-    masks = blocks.matrix.T.contiguous()  # columns x width
     n_cols = len(rep.blocks)
+    masks = blocks.matrix[:cw, :n_cols].T.contiguous()  # columns x code width
     starts = torch.tensor([b.start for b in rep.blocks], device=dev)
     cum: list[Any] = []
-    target = torch.zeros(width, device=dev)  # the DP marginals, concatenated
+    target = torch.zeros(cw, device=dev)  # the DP marginals, concatenated
 
     def draw_conditions(m: int) -> Any:
         """``m`` public conditions: a column uniformly, a code by its marginal."""
         cols = torch.randint(0, n_cols, (m,), generator=gen_model).to(dev)
         u = torch.rand(m, generator=gen_model, dtype=torch.float64).to(dev)
-        cond = torch.zeros(m, width, device=dev)
+        cond = torch.zeros(m, cw, device=dev)
         for j in range(n_cols):
             rows = (cols == j).nonzero().squeeze(1)
             if rows.numel():
@@ -185,7 +240,7 @@ def train_dp_gan(
         return cond
 
     with quiet_opacus():
-        generator = build_generator(torch, width, plan, gen_init).to(dev)
+        generator = build_generator(torch, rep, plan, gen_init).to(dev)
         critic = build_discriminator(torch, width, plan, gen_init).to(dev)
         g_opt = torch.optim.Adam(
             generator.parameters(),
@@ -203,10 +258,14 @@ def train_dp_gan(
         )
         d_module, d_opt = private.module, private.optimizer
         g_params = list(generator.parameters())
-        marginals, g_batch = before_training()
+        marginals, joints, g_batch = before_training()
         cum.extend(torch.from_numpy(np.cumsum(p)).to(dev) for p in marginals)
         target.copy_(torch.from_numpy(np.concatenate(marginals)))
         target_entropy = float((target * torch.log(target.clamp_min(1e-30))).sum())
+        joint_targets = [torch.from_numpy(j).float().to(dev) for j in joints]
+        joint_entropy = sum(
+            float((t * torch.log(t.clamp_min(1e-30))).sum()) for t in joint_targets
+        )
         d_module.train()
         generator.train()
         for epoch in range(plan.dpsgd.epochs):
@@ -217,7 +276,8 @@ def train_dp_gan(
                 x = (torch.zeros(1, width) if empty else batch).to(dev)
                 m = x.shape[0]
                 cols = torch.randint(0, n_cols, (m,), generator=gen_model)
-                cond = x * masks[cols.to(dev)]  # the row's own value in a random column
+                # the row's own value in a random column
+                cond = x[:, :cw] * masks[cols.to(dev)]
                 # The generator runs in eval mode here: in training mode its
                 # BatchNorm would mix the batch's conditions (real values) into
                 # every fake row, so one row would reach the other examples'
@@ -227,7 +287,11 @@ def train_dp_gan(
                 with torch.no_grad():
                     z = torch.randn(m, plan.embedding_dim, generator=gen_model)
                     fake = _soft_outputs(
-                        torch, blocks, generator(z.to(dev), cond), gen_model
+                        torch,
+                        blocks,
+                        generator(z.to(dev), cond),
+                        gen_model,
+                        generator.head,
                     )
                 generator.train()
                 pairs = torch.stack([x, fake], dim=1).requires_grad_(True)
@@ -240,7 +304,7 @@ def train_dp_gan(
                 z = torch.randn(g_batch, plan.embedding_dim, generator=gen_model)
                 z = z.to(dev)
                 logits = generator(z, cond)
-                fake = _soft_outputs(torch, blocks, logits, gen_model)
+                fake = _soft_outputs(torch, blocks, logits, gen_model, generator.head)
                 # Opacus's hooks stay off through the backward pass: this pass
                 # reads no real row and leaves the discriminator's grads alone
                 d_module.disable_hooks()
@@ -248,8 +312,17 @@ def train_dp_gan(
                     score = d_module(fake.unsqueeze(1))
                     g_loss = torch.nn.functional.softplus(-score).mean()
                     g_loss = g_loss + _cond_loss(torch, blocks, logits, cond)
-                    mean = blocks.softmax(torch, logits).mean(dim=0)
+                    soft = blocks.softmax(torch, logits)[:, :cw]
+                    mean = soft.mean(dim=0)
                     kl = target_entropy - (target * torch.log(mean + 1e-12)).sum()
+                    if joint_targets:
+                        kl = kl + joint_entropy
+                        for t, joint in zip(
+                            joint_targets,
+                            _position_joint(torch, rep, soft, logits, generator.head),
+                            strict=True,
+                        ):
+                            kl = kl - (t * torch.log(joint + 1e-12)).sum()
                     g_loss = g_loss + plan.marginal_weight * kl
                     torch.autograd.backward(g_loss, inputs=g_params)
                 finally:

@@ -15,7 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from dpsynth.synthesizers.neural._blocks import TorchBlocks
+from dpsynth.synthesizers.neural._blocks import (
+    TorchBlocks,
+    build_position_head,
+    export_head,
+)
 from dpsynth.synthesizers.neural._dpsgd import DPSGDPlan, make_private, quiet_opacus
 from dpsynth.synthesizers.neural._torch import require_neural, torch_generator
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation
@@ -52,21 +56,33 @@ def _mlp(torch: Any, dims: Sequence[int], gen: Any) -> Any:
     return torch.nn.Sequential(*layers)
 
 
-def build_vae(torch: Any, width: int, plan: TrainingPlan, gen: Any) -> Any:
-    """The VAE: MLP encoder to (mu, logvar), MLP decoder to per-block logits."""
+def build_vae(
+    torch: Any, rep: TabularRepresentation, plan: TrainingPlan, gen: Any
+) -> Any:
+    """The VAE: MLP encoder to (mu, logvar), MLP decoder to per-block logits.
+
+    With position blocks, the decoder's position logits are shifted by the
+    position head given the row's own codes (teacher forcing; at sampling, the
+    drawn codes).
+    """
     hidden = list(plan.hidden_dims)
     latent = plan.latent_dim
+    width, cw = rep.width, rep.code_width
 
     class VAE(torch.nn.Module):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.encoder = _mlp(torch, [width, *hidden, 2 * latent], gen)
             self.decoder = _mlp(torch, [latent, *hidden, width], gen)
+            self.head = build_position_head(torch, rep) if rep.positions else None
 
         def forward(self, x: Any, eps: Any) -> tuple[Any, Any, Any]:
             mu, logvar = self.encoder(x).chunk(2, dim=1)
             z = mu + eps * torch.exp(0.5 * logvar)
-            return self.decoder(z), mu, logvar
+            logits = self.decoder(z)
+            if self.head is not None:
+                logits = self.head(x[:, :cw], logits)
+            return logits, mu, logvar
 
     return VAE()
 
@@ -93,8 +109,11 @@ def train_dp_vae(
     rng: np.random.Generator,
     before_training: Callable[[], None],
     on_epoch: Callable[[int], None],
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Trains the VAE with Opacus DP-SGD; returns the decoder's (weight, bias) list.
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray]]:
+    """Trains the VAE with Opacus DP-SGD.
+
+    Returns the decoder's (weight, bias) list and the position head's weights
+    (empty without position blocks).
 
     ``before_training`` runs after every Opacus object is built and checked and
     before the first row is sampled: the synthesizer charges the accountant
@@ -111,7 +130,7 @@ def train_dp_vae(
     dev = plan.dpsgd.device
     blocks = TorchBlocks.of(torch, rep, dev)
     with quiet_opacus():
-        model = build_vae(torch, rep.width, plan, gen_init).to(dev)
+        model = build_vae(torch, rep, plan, gen_init).to(dev)
         private = make_private(
             model=model,
             optimizer=torch.optim.Adam(model.parameters(), lr=plan.learning_rate),
@@ -141,10 +160,11 @@ def train_dp_vae(
             on_epoch(epoch + 1)
     private.check_history(plan.dpsgd)
     layers = [m for m in model.decoder if isinstance(m, torch.nn.Linear)]
-    return [
+    decoder = [
         (
             m.weight.detach().cpu().numpy().astype(np.float32),
             m.bias.detach().cpu().numpy().astype(np.float32),
         )
         for m in layers
     ]
+    return decoder, export_head(model.head)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from dpsynth.data.dataset import Dataset
+from dpsynth.data.domain import Domain
 from dpsynth.errors import ValidationError
 from dpsynth.privacy.accountant import PrivacyAccountant
 from dpsynth.synthesizers._measure import measure_marginals, noisy_total
@@ -23,6 +24,7 @@ from dpsynth.synthesizers.neural._base import (
     DPSGDSynthesizer,
     array_from_dict,
     array_to_dict,
+    check_head,
     check_widths,
 )
 from dpsynth.synthesizers.neural.encoding import TabularRepresentation
@@ -36,10 +38,11 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
     """A CTGAN-style conditional GAN; only the discriminator reads rows (DP-SGD).
 
     The networks see the public representation of the table only
-    (:class:`~dpsynth.synthesizers.neural.encoding.TabularRepresentation`). The
-    generator maps a latent point and a condition (one column's value) to one
-    softmax per column (Gumbel-softmax outputs while training), through CTGAN's
-    residual blocks; the discriminator scores rows. CTGAN's
+    (:class:`~dpsynth.synthesizers.neural.encoding.TabularRepresentation`: one
+    one-hot block per column, and each binned value's position inside its
+    bin). The generator maps a latent point and a condition (one column's
+    value) to one softmax per block (Gumbel-softmax outputs while training),
+    through CTGAN's residual blocks; the discriminator scores rows. CTGAN's
     conditional vector needs category frequencies: they come from DP 1-way
     marginals, measured first. Conditions are drawn by those frequencies, not
     CTGAN's log-frequencies (training-by-sampling): the discriminator's real
@@ -64,9 +67,17 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         dropout: the discriminator's dropout rate.
         marginal_weight: the weight, in the generator's loss, of the KL
             divergence of each column's DP 1-way marginal from the generator's
-            batch-mean output (post-processing; 0 turns it off).
+            batch-mean output, and of each binned column's DP (bin, position)
+            distribution from the generator's (post-processing; 0 turns it
+            off).
         marginal_fraction: the share of the budget (zCDP rho) spent on the 1-way
             marginals (conditions, the marginal term, the row count).
+        position_bins: the resolution of a value's position inside its public
+            bin: each binned column gets a one-hot block of up to this many
+            equal sub-intervals of its bins (fewer for narrow integer bins,
+            which are kept exactly), so sampled values follow the data inside
+            a bin instead of a uniform draw. 0 models bins only. Positions
+            need a DataFrame under a Schema; a fit on codes has none.
         max_noise_multiplier: a fit whose budget needs more noise than this for
             the requested epochs is refused before anything is spent, with the
             number of epochs that would fit.
@@ -82,8 +93,10 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
     Privacy:
         Add/remove-one-row neighbours. The ledger holds, in this order, both
         checked against the budget before the first is spent: (1) one
-        ``GaussianEvent(sigma)`` per column for its 1-way marginal (discrete
-        Gaussian through :mod:`dpsynth.mechanisms`, L2 sensitivity 1), with
+        ``GaussianEvent(sigma)`` per column for its 1-way marginal, and, with
+        positions, one per binned column for its bin-by-position table (the
+        counts of each (bin, sub-interval) pair; discrete Gaussian through
+        :mod:`dpsynth.mechanisms`, L2 sensitivity 1), together
         ``marginal_fraction`` of the budget; (2) one
         ``SampledGaussianEvent(noise_multiplier, sample_rate, steps)`` for the
         discriminator's DP-SGD run, spent before the first batch is drawn, its
@@ -127,6 +140,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         dropout: float = 0.5,
         marginal_weight: float = 1.0,
         marginal_fraction: float = 0.1,
+        position_bins: int = 8,
         max_noise_multiplier: float = 10.0,
         secure_mode: bool = False,
         device: str = "auto",
@@ -142,6 +156,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         self.dropout = dropout
         self.marginal_weight = marginal_weight
         self.marginal_fraction = marginal_fraction
+        self.position_bins = position_bins
         self.max_noise_multiplier = max_noise_multiplier
         self.secure_mode = secure_mode
         self.device = device
@@ -163,13 +178,15 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         check_fraction("marginal_fraction", self.marginal_fraction)
         self._check_dpsgd_params()
 
-    def _fit(
+    def _fit_rows(
         self,
         dataset: Dataset,
+        positions: np.ndarray | None,
         accountant: PrivacyAccountant,
         rng: np.random.Generator,
         callback: Progress,
     ) -> None:
+        from dpsynth.synthesizers.neural._blocks import export_head
         from dpsynth.synthesizers.neural._gan import (
             GANPlan,
             export_generator,
@@ -178,11 +195,11 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         from dpsynth.synthesizers.neural._torch import require_neural
 
         cols = dataset.columns
+        rep = self._representation(positions is not None)
         sigma, dpsgd, sgd = self._plan_budget(
-            accountant, len(cols), self.marginal_fraction, cols
+            accountant, len(cols) + len(rep.positions), self.marginal_fraction, cols
         )
         nm = dpsgd.noise_multiplier
-        rep = TabularRepresentation.from_schema(dataset.domain)
         plan = GANPlan(
             dpsgd=dpsgd,
             generator_lr=float(self.generator_lr),
@@ -194,7 +211,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             marginal_weight=float(self.marginal_weight),
         )
 
-        def charge() -> tuple[list[np.ndarray], int]:
+        def charge() -> tuple[list[np.ndarray], list[np.ndarray], int]:
             callback("measure", 0, 1)
             noisy = measure_marginals(
                 dataset,
@@ -206,14 +223,40 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             counts = [np.maximum(m.astype(np.float64), 0.0) for m in noisy]
             self.total_ = noisy_total(noisy, [sigma] * len(noisy))
             self.marginals_ = [_normalise(c) for c in counts]
+            self.position_joints_: list[np.ndarray] = []
+            if rep.positions and positions is not None:
+                fine = measure_marginals(
+                    _bins_by_positions(dataset, rep, positions),
+                    [(b.column,) for b in rep.positions],
+                    sigma=sigma,
+                    accountant=accountant,
+                    label="dpctgan bin x position",
+                )
+                # the bins' distribution from the 1-way marginal (less noisy
+                # than the sum of K cells), the positions' given each bin from
+                # the bin-by-position table
+                where = {c: j for j, c in enumerate(cols)}
+                self.position_joints_ = [
+                    self.marginals_[where[block.column]][:, None]
+                    * np.apply_along_axis(
+                        _normalise,
+                        1,
+                        np.maximum(f.astype(np.float64), 0.0).reshape(
+                            parent.size, block.size
+                        ),
+                    )
+                    for f, block, parent in zip(
+                        fine, rep.positions, rep.position_parents, strict=True
+                    )
+                ]
             callback("measure", 1, 1)
             accountant.spend(sgd, label=f"dpctgan DP-SGD ({dpsgd.epochs} epochs)")
             batch = max(2, round(self.total_ * dpsgd.sample_rate))
-            return self.marginals_, batch
+            return self.marginals_, self.position_joints_, batch
 
         callback("train", 0, dpsgd.epochs)
         generator = train_dp_gan(
-            rep.encode(dataset),
+            rep.encode(dataset, positions),
             rep,
             plan,
             rng=rng,
@@ -223,6 +266,8 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         torch, _ = require_neural()
         self.noise_multiplier_ = nm
         self.generator_ = export_generator(torch, generator)
+        self.head_ = export_head(generator.head)
+        self.positions_ = bool(rep.positions)
         logger.info(
             "dpctgan trained: noise multiplier %.4g, sample rate %g, %d steps",
             nm,
@@ -231,13 +276,16 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         )
 
     # --------------------------------------------------------------- sample
-    def _sample_codes(self, n: int, rng: np.random.Generator) -> Dataset:
+    def _sample_rows(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[Dataset, np.ndarray | None]:
         from dpsynth.synthesizers.neural._gan import generator_logits
 
-        rep = TabularRepresentation.from_schema(self.domain_)
-        latent = self.generator_[0]["weight"].shape[1] - rep.width
-        gen_cond, gen_z, gen_codes = rng.spawn(3)
-        parts = []
+        rep = self._representation(self.positions_)
+        latent = self.generator_[0]["weight"].shape[1] - rep.code_width
+        gen_cond, gen_z, gen_codes, gen_pos = rng.spawn(4)
+        starts = np.array([b.start for b in rep.blocks])
+        codes, positions = [], []
         for start in range(0, n, 65536):
             m = min(65536, n - start)
             cols = gen_cond.integers(0, len(rep.blocks), m)
@@ -245,21 +293,26 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             for j, p in enumerate(self.marginals_):
                 rows = np.flatnonzero(cols == j)
                 values[rows] = gen_cond.choice(p.size, size=rows.size, p=p)
-            starts = np.array([b.start for b in rep.blocks])
-            cond = np.zeros((m, rep.width), dtype=np.float32)
+            cond = np.zeros((m, rep.code_width), dtype=np.float32)
             cond[np.arange(m), starts[cols] + values] = 1.0
             z = gen_z.standard_normal((m, latent), dtype=np.float32)
             logits = generator_logits(self.generator_, z, cond)
-            codes = rep.sample_codes(logits, gen_codes).codes.copy()
-            codes[np.arange(m), cols] = values  # keep the condition
-            parts.append(codes)
-        return Dataset(np.concatenate(parts, axis=0), self.domain_)
+            part = rep.sample_codes(logits, gen_codes).codes.copy()
+            part[np.arange(m), cols] = values  # keep the condition
+            codes.append(part)
+            positions.append(rep.sample_positions(logits, part, self.head_, gen_pos))
+        data = Dataset(np.concatenate(codes, axis=0), self.domain_)
+        if not self.positions_:
+            return data, None
+        return data, np.concatenate(positions, axis=0)  # type: ignore[arg-type]
 
     # ----------------------------------------------------------- save / load
     def _model_to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total_,
             "noise_multiplier": self.noise_multiplier_,
+            "positions": self.positions_,
+            "position_head": [array_to_dict(w) for w in self.head_],
             "marginals": [p.tolist() for p in self.marginals_],
             "generator": [
                 {key: array_to_dict(a) for key, a in layer.items()}
@@ -271,6 +324,8 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         try:
             self.total_ = float(data["total"])
             self.noise_multiplier_ = float(data["noise_multiplier"])
+            self.positions_ = bool(data.get("positions", False))
+            self.head_ = [array_from_dict(w) for w in data.get("position_head", [])]
             self.marginals_ = [
                 np.asarray(p, dtype=np.float64) for p in data["marginals"]
             ]
@@ -283,7 +338,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
                 "`model` must hold a dpctgan generator (total, noise_multiplier, "
                 f"marginals, generator layers): {exc!r}"
             ) from exc
-        rep = TabularRepresentation.from_schema(self.domain_)
+        rep = self._representation(self.positions_)
         sizes = [p.size for p in self.marginals_]
         if sizes != [b.size for b in rep.blocks] or any(
             not np.isclose(p.sum(), 1.0) or (p < 0).any() for p in self.marginals_
@@ -293,8 +348,36 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             )
         if not self.generator_ or self.generator_[-1]["weight"].shape[0] != rep.width:
             raise ValidationError(
-                f"`model` generator must end in the domain's width ({rep.width})."
+                f"`model` generator must end in the representation's width "
+                f"({rep.width})."
             )
+        check_head(rep, self.head_)
+
+
+def _bins_by_positions(
+    dataset: Dataset, rep: TabularRepresentation, positions: np.ndarray
+) -> Dataset:
+    """Each binned column's (bin, sub-interval) pair as one code, ``bin K + sub``.
+
+    Row by row from the row's own code and position (the sensitive table in
+    another form), for measuring bin-by-position tables.
+    """
+    subs = rep.sub_intervals(positions)
+    index = {c: j for j, c in enumerate(dataset.columns)}
+    codes = np.stack(
+        [
+            dataset.codes[:, index[b.column]].astype(np.int64) * b.size + subs[:, j]
+            for j, b in enumerate(rep.positions)
+        ],
+        axis=1,
+    )
+    domain = Domain(
+        {
+            b.column: p.size * b.size
+            for b, p in zip(rep.positions, rep.position_parents, strict=True)
+        }
+    )
+    return Dataset(codes, domain)
 
 
 def _normalise(weights: np.ndarray) -> np.ndarray:

@@ -18,9 +18,9 @@ from dpsynth.synthesizers.neural._base import (
     DPSGDSynthesizer,
     array_from_dict,
     array_to_dict,
+    check_head,
     check_widths,
 )
-from dpsynth.synthesizers.neural.encoding import TabularRepresentation
 
 __all__ = ["DPTVAESynthesizer"]
 
@@ -32,7 +32,8 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
 
     The network sees the public representation of the table only
     (:class:`~dpsynth.synthesizers.neural.encoding.TabularRepresentation`: one
-    one-hot block per column, numeric columns by their public bins). An MLP
+    one-hot block per column, numeric columns by their public bins, and each
+    binned value's position inside its bin). An MLP
     encoder maps a row to a Gaussian posterior over ``latent_dim`` dimensions,
     an MLP decoder maps a latent point to one softmax per column; the loss is the
     per-column cross-entropy plus the KL term. The whole model is trained with
@@ -55,6 +56,12 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
             where (128, 128) with 32 stayed at 0.089, no better than
             independent columns.
         latent_dim: the latent dimension.
+        position_bins: the resolution of a value's position inside its public
+            bin: each binned column gets a one-hot block of up to this many
+            equal sub-intervals of its bins (fewer for narrow integer bins,
+            which are kept exactly), so sampled values follow the data inside
+            a bin instead of a uniform draw. 0 models bins only. Positions
+            need a DataFrame under a Schema; a fit on codes has none.
         count_fraction: the share of the remaining budget (zCDP rho) spent on
             the noisy row count.
         max_noise_multiplier: a fit whose budget needs more noise than this for
@@ -109,6 +116,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         learning_rate: float = 3e-3,
         hidden_dims: Sequence[int] = (64,),
         latent_dim: int = 8,
+        position_bins: int = 8,
         count_fraction: float = 0.01,
         max_noise_multiplier: float = 10.0,
         secure_mode: bool = False,
@@ -120,6 +128,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         self.learning_rate = learning_rate
         self.hidden_dims = hidden_dims
         self.latent_dim = latent_dim
+        self.position_bins = position_bins
         self.count_fraction = count_fraction
         self.max_noise_multiplier = max_noise_multiplier
         self.secure_mode = secure_mode
@@ -133,9 +142,10 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         check_fraction("count_fraction", self.count_fraction)
         self._check_dpsgd_params()
 
-    def _fit(
+    def _fit_rows(
         self,
         dataset: Dataset,
+        positions: np.ndarray | None,
         accountant: PrivacyAccountant,
         rng: np.random.Generator,
         callback: Progress,
@@ -146,7 +156,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
             accountant, 1, self.count_fraction, dataset.columns
         )
         nm = dpsgd.noise_multiplier
-        rep = TabularRepresentation.from_schema(dataset.domain)
+        rep = self._representation(positions is not None)
         plan = TrainingPlan(
             dpsgd=dpsgd,
             learning_rate=float(self.learning_rate),
@@ -167,8 +177,8 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
             accountant.spend(sgd, label=f"dptvae DP-SGD ({dpsgd.epochs} epochs)")
 
         callback("train", 0, dpsgd.epochs)
-        layers = train_dp_vae(
-            rep.encode(dataset),
+        layers, head = train_dp_vae(
+            rep.encode(dataset, positions),
             rep,
             plan,
             rng=rng,
@@ -177,6 +187,8 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         )
         self.noise_multiplier_ = nm
         self.decoder_ = layers
+        self.head_ = head
+        self.positions_ = bool(rep.positions)
         logger.info(
             "dptvae trained: noise multiplier %.4g, sample rate %g, %d steps",
             nm,
@@ -193,22 +205,32 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
                 h = np.maximum(h, 0.0)
         return h
 
-    def _sample_codes(self, n: int, rng: np.random.Generator) -> Dataset:
-        rep = TabularRepresentation.from_schema(self.domain_)
+    def _sample_rows(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[Dataset, np.ndarray | None]:
+        rep = self._representation(self.positions_)
         latent = self.decoder_[0][0].shape[1]
-        gen_z, gen_codes = rng.spawn(2)
-        parts = []
+        gen_z, gen_codes, gen_pos = rng.spawn(3)
+        codes, positions = [], []
         for start in range(0, n, 65536):
             m = min(65536, n - start)
             z = gen_z.standard_normal((m, latent), dtype=np.float32)
-            parts.append(rep.sample_codes(self._decode_logits(z), gen_codes).codes)
-        return Dataset(np.concatenate(parts, axis=0), self.domain_)
+            logits = self._decode_logits(z)
+            part = rep.sample_codes(logits, gen_codes).codes
+            codes.append(part)
+            positions.append(rep.sample_positions(logits, part, self.head_, gen_pos))
+        data = Dataset(np.concatenate(codes, axis=0), self.domain_)
+        if not self.positions_:
+            return data, None
+        return data, np.concatenate(positions, axis=0)  # type: ignore[arg-type]
 
     # ----------------------------------------------------------- save / load
     def _model_to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total_,
             "noise_multiplier": self.noise_multiplier_,
+            "positions": self.positions_,
+            "position_head": [array_to_dict(w) for w in self.head_],
             "decoder": [
                 {"weight": array_to_dict(w), "bias": array_to_dict(b)}
                 for w, b in self.decoder_
@@ -219,6 +241,8 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         try:
             self.total_ = float(data["total"])
             self.noise_multiplier_ = float(data["noise_multiplier"])
+            self.positions_ = bool(data.get("positions", False))
+            self.head_ = [array_from_dict(w) for w in data.get("position_head", [])]
             self.decoder_ = [
                 (array_from_dict(layer["weight"]), array_from_dict(layer["bias"]))
                 for layer in data["decoder"]
@@ -228,8 +252,9 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
                 f"`model` must hold a dptvae decoder (total, noise_multiplier, "
                 f"decoder layers): {exc!r}"
             ) from exc
-        width = TabularRepresentation.from_schema(self.domain_).width
-        if not self.decoder_ or self.decoder_[-1][0].shape[0] != width:
+        rep = self._representation(self.positions_)
+        if not self.decoder_ or self.decoder_[-1][0].shape[0] != rep.width:
             raise ValidationError(
-                f"`model` decoder must end in the domain's width ({width})."
+                f"`model` decoder must end in the representation's width ({rep.width})."
             )
+        check_head(rep, self.head_)

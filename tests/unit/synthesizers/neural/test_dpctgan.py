@@ -189,7 +189,7 @@ def test_the_numpy_sampler_matches_the_torch_generator_in_eval_mode():
         marginal_weight=1.0,
     )
     gen = torch.Generator().manual_seed(3)
-    g = _gan.build_generator(torch, rep.width, plan, gen)
+    g = _gan.build_generator(torch, rep, plan, gen)
     g.train()
     with torch.no_grad():  # move the running statistics off their defaults
         for _ in range(5):
