@@ -18,6 +18,11 @@ dpsynth neural model at its default size and expected batch, with DP (Opacus,
 ghost clipping, noise) and without DP (the same model, batch and optimizer),
 measured in alternating rounds on one thread.
 
+``--positions`` runs a separate comparison instead: each neural model fitted
+on the raw training rows (not codes) with within-bin positions on
+(``position_bins=8``, the default) and off, scored per numeric column by KS
+and W1 against the training rows, beside the 1- and 2-way TVD of the bins.
+
 Usage (from the repository root)::
 
     python benchmarks/neural.py [--epsilons 1,10] [--seeds 3]
@@ -25,6 +30,8 @@ Usage (from the repository root)::
                    smartnoise:dpctgan,smartnoise:patectgan,ref]
         [--timeout 1800] [--out results.json] [--resume]
         [--no-throughput] [--throughput-only]
+    python benchmarks/neural.py --positions [--epsilons 1,10] [--seeds 3] [--jobs 2]
+        [--position-bins 8,0]
 
 smartnoise-synth runs in its own environment (``benchmarks/peers/setup.sh
 smartnoise``); a peer that is missing or crashes gets a row that says why.
@@ -47,6 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import marginal  # noqa: E402
+import metrics  # noqa: E402
 
 TABLE = "adult-bundled"
 TARGET = "income-per-year"
@@ -102,12 +110,192 @@ def tstr(train, test, synth, names, sizes, ordered, seed: int) -> dict[str, Any]
     return rep["ml_efficacy"]
 
 
-# ------------------------------------------------------------ throughput
-def throughput(train: np.ndarray, sizes: list[int], rounds: int, steps: int):
-    """Examples/s of one training step, DP (Opacus) and not, per neural model."""
+# ------------------------------------------------------------- positions
+POSITION_COLUMNS = ("age", "fnlwgt", "capital-gain", "capital-loss", "hours-per-week")
+
+
+def raw_split() -> tuple[Any, Any, Any]:
+    """(schema, train rows, test rows) of the bundled Adult, raw values.
+
+    The same 80/20 split (seed 0) as :func:`bundled_adult`'s codes.
+    """
+    from dpsynth.cli import example_path, example_schema_path
+    from dpsynth.data.io import read_table
+    from dpsynth.data.schema import Schema
+
+    schema = Schema.load(example_schema_path("adult"))
+    rows = read_table(example_path("adult"))
+    order = np.random.default_rng(0).permutation(len(rows))
+    cut = int(round(0.8 * len(rows)))
+    train = rows.iloc[order[:cut]].reset_index(drop=True)
+    test = rows.iloc[order[cut:]].reset_index(drop=True)
+    return schema, train, test
+
+
+def value_scores(schema, real, synth) -> dict[str, Any]:
+    """Per numeric column: KS statistic and W1 over the column's range."""
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    ks, w1 = {}, {}
+    for name in POSITION_COLUMNS:
+        col = schema.column(name)
+        a = real[name].dropna().to_numpy(dtype=float)
+        b = synth[name].dropna().to_numpy(dtype=float)
+        ks[name] = float(ks_2samp(a, b).statistic)
+        w1[name] = float(wasserstein_distance(a, b) / (col.upper - col.lower))
+    return {
+        "ks": ks,
+        "w1": w1,
+        "mean_ks": statistics.fmean(ks.values()),
+        "mean_w1": statistics.fmean(w1.values()),
+    }
+
+
+def _position_run(job: tuple[str, int, float, int]) -> dict[str, Any]:
+    """One fit on the raw training rows (in a worker process) and its scores."""
     import torch
 
-    from dpsynth.data.domain import Domain
+    from dpsynth.data.encoding import Encoder
+    from dpsynth.synthesizers import make_synthesizer
+
+    method, bins, eps, seed = job
+    torch.set_num_threads(1)
+    schema, train, _ = raw_split()
+    t = time.perf_counter()
+    syn = make_synthesizer(method, position_bins=bins)
+    syn.fit(train, schema=schema, epsilon=eps, delta=1e-9, rng=seed)
+    synth = syn.sample(rng=seed + 1000)
+    seconds = time.perf_counter() - t
+    enc = Encoder(schema)
+    sizes = [int(schema.domain[c]) for c in schema.domain]
+    real = metrics.RealMarginals(np.asarray(enc.encode(train).codes, np.int64), sizes)
+    synth_codes = np.asarray(enc.encode(synth).codes, np.int64)
+    return {
+        "method": f"dpsynth:{method}",
+        "position_bins": bins,
+        "epsilon": eps,
+        "seed": seed,
+        "fit_sample_s": seconds,
+        "tvd_1": float(0.5 * metrics.l1_errors(real, synth_codes, 1).mean()),
+        "tvd_2": float(0.5 * metrics.l1_errors(real, synth_codes, 2).mean()),
+        **value_scores(schema, train, synth),
+    }
+
+
+def positions_bench(
+    epsilons: list[float], position_bins: list[int], seeds: int, jobs: int
+) -> list[dict]:
+    """Within-bin positions on and off, per neural model, epsilon and seed.
+
+    Each fit runs on the raw training rows under the bundled schema; the
+    synthetic values are scored against the training rows per numeric column
+    (KS, W1 / range), beside the 1- and 2-way TVD of the codes (bins). Two
+    references: the training rows' own codes decoded uniformly inside their
+    bins (the best a bins-only model can do), and the test rows (sampling
+    noise).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dpsynth.data.encoding import Encoder
+
+    schema, train, test = raw_split()
+    enc = Encoder(schema)
+    rows = [
+        {
+            "method": "ref:bins-uniform",
+            "position_bins": 0,
+            "epsilon": None,
+            "seed": 0,
+            "fit_sample_s": None,
+            "tvd_1": 0.0,
+            "tvd_2": 0.0,
+            **value_scores(schema, train, enc.decode(enc.encode(train), rng=0)),
+        },
+        {
+            "method": "ref:test-rows",
+            "position_bins": None,
+            "epsilon": None,
+            "seed": 0,
+            "fit_sample_s": None,
+            "tvd_1": None,
+            "tvd_2": None,
+            **value_scores(schema, train, test),
+        },
+    ]
+    jobs_list = [
+        (method, bins, eps, seed)
+        for eps in epsilons
+        for method in ("dptvae", "dpctgan")
+        for bins in position_bins
+        for seed in range(seeds)
+    ]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for row in pool.map(_position_run, jobs_list):
+            print(
+                f"positions: {row['method']} bins={row['position_bins']} "
+                f"eps={row['epsilon']:g} seed={row['seed']}: mean KS "
+                f"{row['mean_ks']:.4f} ({row['fit_sample_s']:.0f} s)",
+                file=sys.stderr,
+            )
+            rows.append(row)
+    return rows
+
+
+def positions_report(rows: list[dict]) -> list[str]:
+    """The positions table: medians over seeds."""
+    if not rows:
+        return []
+    short = {"age": "age", "fnlwgt": "fnlwgt", "capital-gain": "gain"}
+    short |= {"capital-loss": "loss", "hours-per-week": "hours"}
+    lines = [
+        "",
+        "| method | position bins | eps | seeds | mean KS | mean W1/range | "
+        + " | ".join(f"KS {short[c]}" for c in POSITION_COLUMNS)
+        + " | TVD 1-way | TVD 2-way | fit+sample s |",
+        "| --- | --- | --- | --- | --- | --- | "
+        + " | ".join("---" for _ in POSITION_COLUMNS)
+        + " | --- | --- | --- |",
+    ]
+    keys = sorted(
+        {(r["epsilon"] or 0, r["method"], r["position_bins"] or 0) for r in rows},
+        key=lambda k: (k[0], k[1], -k[2]),
+    )
+    for eps, method, bins in keys:
+        runs = [
+            r
+            for r in rows
+            if (r["epsilon"] or 0) == eps
+            and r["method"] == method
+            and (r["position_bins"] or 0) == bins
+        ]
+
+        def med(values: list) -> str:
+            values = [v for v in values if v is not None]
+            return format(statistics.median(values), ".4f") if values else "–"
+
+        fit = [r["fit_sample_s"] for r in runs if r["fit_sample_s"] is not None]
+        lines.append(
+            f"| {method} | {bins if eps else '–'} | {format(eps, 'g') if eps else '–'} "
+            f"| {len(runs)} | {med([r['mean_ks'] for r in runs])} | "
+            f"{med([r['mean_w1'] for r in runs])} | "
+            + " | ".join(med([r["ks"][c] for r in runs]) for c in POSITION_COLUMNS)
+            + f" | {med([r['tvd_1'] for r in runs])} | "
+            f"{med([r['tvd_2'] for r in runs])} | "
+            f"{format(statistics.median(fit), '.0f') if fit else '–'} |"
+        )
+    return lines
+
+
+# ------------------------------------------------------------ throughput
+def throughput(rounds: int, steps: int):
+    """Examples/s of one training step, DP (Opacus) and not, per neural model.
+
+    The default models on the raw training rows, as a fit from a DataFrame
+    sees them: codes and positions inside bins, the position head included.
+    """
+    import torch
+
+    from dpsynth.data.encoding import Encoder
     from dpsynth.synthesizers.neural import _dpsgd, _gan, _vae
     from dpsynth.synthesizers.neural._blocks import TorchBlocks
     from dpsynth.synthesizers.neural.ctgan import DPCTGANSynthesizer
@@ -115,16 +303,17 @@ def throughput(train: np.ndarray, sizes: list[int], rounds: int, steps: int):
     from dpsynth.synthesizers.neural.tvae import DPTVAESynthesizer
 
     torch.set_num_threads(1)
-    rep = TabularRepresentation.from_schema(
-        Domain({f"c{j}": s for j, s in enumerate(sizes)})
-    )
-    rows = rep.one_hot(train)
     tvae, ctgan = DPTVAESynthesizer(), DPCTGANSynthesizer()
+    schema, train_rows, _ = raw_split()
+    enc = Encoder(schema)
+    rep = TabularRepresentation.from_schema(schema, position_bins=tvae.position_bins)
+    rows = rep.one_hot(enc.encode(train_rows).codes, enc.positions(train_rows))
     batch = round(rows.shape[0] / tvae.steps_per_epoch)
     gen = torch.Generator().manual_seed(0)
     x_all = torch.from_numpy(rows)
     blocks = TorchBlocks.of(torch, rep)
-    masks = blocks.matrix.T.contiguous()
+    cw = rep.code_width
+    masks = blocks.matrix[:cw, : len(rep.blocks)].T.contiguous()
 
     def dpsgd_plan() -> Any:  # both models share these defaults
         return _dpsgd.DPSGDPlan(
@@ -167,7 +356,7 @@ def throughput(train: np.ndarray, sizes: list[int], rounds: int, steps: int):
             tuple(tvae.hidden_dims),
             tvae.latent_dim,
         )
-        model = _vae.build_vae(torch, rep.width, plan, gen)
+        model = _vae.build_vae(torch, rep, plan, gen)
 
         def losses_of(module, x, needs_leaf: bool):
             eps = torch.randn(x.shape[0], plan.latent_dim, generator=gen)
@@ -187,15 +376,15 @@ def throughput(train: np.ndarray, sizes: list[int], rounds: int, steps: int):
             ctgan.dropout,
             ctgan.marginal_weight,
         )
-        g = _gan.build_generator(torch, rep.width, plan, gen)
+        g = _gan.build_generator(torch, rep, plan, gen)
         d = _gan.build_discriminator(torch, rep.width, plan, gen)
 
         def losses_of(module, x, needs_leaf: bool):
             cols = torch.randint(0, masks.shape[0], (x.shape[0],), generator=gen)
-            cond = x * masks[cols]
+            cond = x[:, :cw] * masks[cols]
             with torch.no_grad():
                 z = torch.randn(x.shape[0], plan.embedding_dim, generator=gen)
-                fake = _gan._soft_outputs(torch, blocks, g(z, cond), gen)
+                fake = _gan._soft_outputs(torch, blocks, g(z, cond), gen, g.head)
             pairs = torch.stack([x, fake], 1).requires_grad_(needs_leaf)
             return _gan.pair_loss(torch, module(pairs)), pairs
 
@@ -247,6 +436,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--throughput-rounds", type=int, default=5)
     p.add_argument("--throughput-steps", type=int, default=20)
     p.add_argument(
+        "--positions",
+        action="store_true",
+        help="run only the within-bin positions comparison (raw values, "
+        "each of --position-bins)",
+    )
+    p.add_argument("--jobs", type=int, default=2, help="workers for --positions")
+    p.add_argument(
+        "--position-bins",
+        default="8,0",
+        help="the position_bins values --positions compares (8 is the default)",
+    )
+    p.add_argument(
         "--report",
         type=Path,
         nargs="+",
@@ -267,6 +468,14 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {}
     if out.exists() and args.resume:
         result = json.loads(out.read_text())
+    if args.positions:
+        eps = [float(e) for e in args.epsilons.split(",")]
+        bins = [int(b) for b in args.position_bins.split(",")]
+        result["positions"] = positions_bench(eps, bins, args.seeds, args.jobs)
+        out.write_text(json.dumps(result, indent=1, default=str))
+        print(report(result))
+        print(f"results -> {out}", file=sys.stderr)
+        return 0
     if not args.throughput_only:
         with tempfile.TemporaryDirectory(prefix="dpsynth-neural-") as tmp:
             data = Path(tmp)
@@ -331,9 +540,7 @@ def main(argv: list[str] | None = None) -> int:
                 {"grid": records, "tstr": tstr_rows, "tstr_keys": sorted(scored)}
             )
     if not args.no_throughput:
-        result["throughput"] = throughput(
-            train, sizes, args.throughput_rounds, args.throughput_steps
-        )
+        result["throughput"] = throughput(args.throughput_rounds, args.throughput_steps)
     out.write_text(json.dumps(result, indent=1, default=str))
     print(report(result))
     print(f"results -> {out}", file=sys.stderr)
@@ -346,7 +553,11 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     grid: dict[tuple, dict] = {}
     tstr_rows: dict[tuple, dict] = {}
     throughput: list[dict] = []
+    positions: dict[tuple, dict] = {}
     for part in parts:
+        for row in part.get("positions", []):
+            key = (row["epsilon"], row["method"], row["position_bins"], row["seed"])
+            positions[key] = row
         for rec in part.get("grid", []):
             grid[rec["epsilon"], rec["method"], rec["seed"]] = rec
         for row in part.get("tstr", []):
@@ -359,6 +570,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "grid": list(grid.values()),
         "tstr": list(tstr_rows.values()),
         "throughput": throughput,
+        "positions": list(positions.values()),
     }
 
 
@@ -451,6 +663,7 @@ def report(result: dict[str, Any]) -> str:
                 f"train-on-real accuracy {real:.4f}; majority class {major:.4f}"
             )
     lines += checks(grid, tstr_rows)
+    lines += positions_report(result.get("positions", []))
     for k, t in enumerate(result.get("throughput", [])):
         if k == 0:
             lines += [
