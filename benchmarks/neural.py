@@ -31,7 +31,7 @@ Usage (from the repository root)::
         [--timeout 1800] [--out results.json] [--resume]
         [--no-throughput] [--throughput-only]
     python benchmarks/neural.py --positions [--epsilons 1,10] [--seeds 3] [--jobs 2]
-        [--position-bins 8,0]
+        [--position-bins 8,0] [--position-methods dptvae,dpctgan]
 
 smartnoise-synth runs in its own environment (``benchmarks/peers/setup.sh
 smartnoise``); a peer that is missing or crashes gets a row that says why.
@@ -183,7 +183,11 @@ def _position_run(job: tuple[str, int, float, int]) -> dict[str, Any]:
 
 
 def positions_bench(
-    epsilons: list[float], position_bins: list[int], seeds: int, jobs: int
+    epsilons: list[float],
+    methods: list[str],
+    position_bins: list[int],
+    seeds: int,
+    jobs: int,
 ) -> list[dict]:
     """Within-bin positions on and off, per neural model, epsilon and seed.
 
@@ -225,7 +229,7 @@ def positions_bench(
     jobs_list = [
         (method, bins, eps, seed)
         for eps in epsilons
-        for method in ("dptvae", "dpctgan")
+        for method in methods
         for bins in position_bins
         for seed in range(seeds)
     ]
@@ -448,6 +452,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the position_bins values --positions compares (8 is the default)",
     )
     p.add_argument(
+        "--position-methods",
+        default="dptvae,dpctgan",
+        help="the neural methods --positions fits",
+    )
+    p.add_argument(
         "--report",
         type=Path,
         nargs="+",
@@ -471,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.positions:
         eps = [float(e) for e in args.epsilons.split(",")]
         bins = [int(b) for b in args.position_bins.split(",")]
-        result["positions"] = positions_bench(eps, bins, args.seeds, args.jobs)
+        methods = args.position_methods.split(",")
+        result["positions"] = positions_bench(eps, methods, bins, args.seeds, args.jobs)
         out.write_text(json.dumps(result, indent=1, default=str))
         print(report(result))
         print(f"results -> {out}", file=sys.stderr)

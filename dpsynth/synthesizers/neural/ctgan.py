@@ -61,9 +61,9 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         max_grad_norm: the per-example clipping norm ``C`` of the discriminator.
         generator_lr, discriminator_lr: Adam's step sizes (CTGAN's betas 0.5,
             0.9). With ``marginal_weight`` 3, a discriminator step size of
-            3e-3 took the 2-way TVD on Adult codes from 0.105 to 0.082 at
-            epsilon = 1 and from 0.075 to 0.060 at epsilon = 10 (1e-3 and 1
-            before; seeds 0-2 and 0-1).
+            3e-3 took the median 2-way TVD on Adult codes (3 seeds,
+            ``benchmarks/neural.py``) from 0.105 to 0.087 at epsilon = 1 and
+            from 0.072 to 0.063 at epsilon = 10 (1e-3 and 1 before).
         embedding_dim: the latent dimension of the generator.
         generator_dims: the widths of the generator's residual blocks.
         discriminator_dims: the widths of the discriminator's hidden layers.
