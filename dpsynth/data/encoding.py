@@ -119,15 +119,12 @@ class Encoder:
             where the row's code is not a bin (missing or out-of-domain values
             coded ``missing``).
         """
-        out = np.full((frame.shape[0], len(self.binned)), np.nan)
-        for k, name in enumerate(self.binned):
+        binned = self.binned
+        out = np.full((frame.shape[0], len(binned)), np.nan)
+        for k, name in enumerate(binned):
             col = self.schema.column(name)
-            values, missing = _range_values(col, frame[name])
-            lower, upper = _bounds(col)
-            outside = ~missing & ((values < lower) | (values > upper))
-            values = np.clip(values, lower, upper)
+            values, bins, missing, outside = _locate(col, frame[name])
             lo, hi, exclusive = _bin_spans(col)
-            bins = np.searchsorted(lo[1:], values, side="right")
             if exclusive:  # integers (or nanoseconds): w values per bin
                 width = (hi - lo)[bins].astype(np.float64)
                 pos = ((values - lo[bins]).astype(np.float64) + 0.5) / width
@@ -185,16 +182,14 @@ class Encoder:
             dataset = data
         else:
             dataset = Dataset(np.asarray(data), self.domain)
-        where = self._check_positions(positions, dataset.codes.shape[0])
+        placed = self._check_positions(positions, dataset.codes.shape[0])
         streams = as_generator(rng).spawn(len(self.schema.columns))
         out = {
             col.name: _decode_column(
                 col,
                 dataset.codes[:, j].astype(np.int64),
                 gen,
-                None
-                if positions is None or col.name not in where
-                else positions[:, where[col.name]],
+                placed.get(col.name),
             )
             for j, (col, gen) in enumerate(
                 zip(self.schema.columns, streams, strict=True)
@@ -202,8 +197,8 @@ class Encoder:
         }
         return pd.DataFrame(out, columns=list(self.schema.names))
 
-    def _check_positions(self, positions: Any, n: int) -> dict[str, int]:
-        """The column index of each binned column in ``positions``."""
+    def _check_positions(self, positions: Any, n: int) -> dict[str, np.ndarray]:
+        """Each binned column's positions, by name (empty without ``positions``)."""
         binned = self.binned
         if positions is None:
             return {}
@@ -221,7 +216,7 @@ class Encoder:
         present = positions[~np.isnan(positions)]
         if present.size and not (present.min() >= 0.0 and present.max() <= 1.0):
             raise ValidationError("`positions` must lie in [0, 1] (or be NaN).")
-        return {name: k for k, name in enumerate(binned)}
+        return {name: positions[:, k] for k, name in enumerate(binned)}
 
 
 def binned_columns(schema: Schema) -> tuple[tuple[str, int | None], ...]:
@@ -357,16 +352,30 @@ def _encode_column(col: Column, series: pd.Series) -> np.ndarray:
         missing = series.isna().to_numpy()
         codes, outside = _categorical_codes(col, series, missing)
         return _apply_rules(col, codes, missing, outside)
+    _, codes, missing, outside = _locate(col, series)
+    return _apply_rules(col, codes, missing, outside)
+
+
+def _locate(
+    col: Column, series: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A range column's clipped values, bins, and missing and outside masks.
+
+    The masks are before the rules apply.
+
+    Bin ``i`` holds ``lo[i] <= v < lo[i + 1]``; the last bin ends at ``upper``.
+    With one code per value, the bin is the value's offset from ``lower``.
+    """
     values, missing = _range_values(col, series)
     lower, upper = _bounds(col)
     outside = ~missing & ((values < lower) | (values > upper))
     values = np.clip(values, lower, upper)
-    if isinstance(col, IntegerColumn) and col.bins is None:  # one code per value
-        codes = (values - lower).astype(np.int64)
-    else:  # bin i holds lo[i] <= v < lo[i + 1]; the last bin ends at upper
+    if isinstance(col, IntegerColumn) and col.bins is None:
+        bins = (values - lower).astype(np.int64)
+    else:
         lo = _bin_spans(col)[0]
-        codes = np.searchsorted(lo[1:], values, side="right").astype(np.int64)
-    return _apply_rules(col, codes, missing, outside)
+        bins = np.searchsorted(lo[1:], values, side="right").astype(np.int64)
+    return values, bins, missing, outside
 
 
 def _apply_rules(

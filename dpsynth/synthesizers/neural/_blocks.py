@@ -104,12 +104,13 @@ def build_position_head(torch: Any, rep: TabularRepresentation) -> Any:
             for layer in self.layers:
                 torch.nn.init.zeros_(layer.weight)
             self.code_width = rep.code_width
+            self.parents = [(p.start, p.stop) for p in rep.position_parents]
 
         def forward(self, codes: Any, logits: Any) -> Any:
-            cw = rep.code_width
+            cw = self.code_width
             shifts = [
-                layer(codes[:, parent.start : parent.stop])
-                for layer, parent in zip(self.layers, rep.position_parents, strict=True)
+                layer(codes[:, start:stop])
+                for layer, (start, stop) in zip(self.layers, self.parents, strict=True)
             ]
             return torch.cat([logits[:, :cw], logits[:, cw:] + torch.cat(shifts, 1)], 1)
 

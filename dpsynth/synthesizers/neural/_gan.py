@@ -119,27 +119,23 @@ def build_discriminator(torch: Any, width: int, plan: GANPlan, gen: Any) -> Any:
     return torch.nn.Sequential(*layers)
 
 
-def _gumbel_softmax(torch: Any, blocks: TorchBlocks, logits: Any, gen: Any) -> Any:
-    """Per-block Gumbel-softmax of ``logits`` at temperature :data:`TAU`."""
-    u = torch.rand(logits.shape, generator=gen).clamp_(1e-10, 1.0 - 1e-7)
-    u = u.to(logits.device)
-    return blocks.softmax(torch, (logits - torch.log(-torch.log(u))) / TAU)
-
-
 def _soft_outputs(
     torch: Any, blocks: TorchBlocks, logits: Any, gen: Any, head: Any = None
 ) -> Any:
-    """The generator's soft rows: Gumbel-softmax codes, then positions given them.
+    """The generator's soft rows: per-block Gumbel-softmax at temperature :data:`TAU`.
 
-    Without a position ``head``, one Gumbel-softmax of every block. With one,
-    the position blocks' logits are first shifted by the head given the soft
-    codes, as sampling shifts them given the drawn codes.
+    With a position ``head``, the code blocks come first and the position
+    blocks' logits are then shifted by the head given the soft codes, as
+    sampling shifts them given the drawn codes; one Gumbel draw serves both
+    (each logit gets its own noise).
     """
-    soft = _gumbel_softmax(torch, blocks, logits, gen)
+    u = torch.rand(logits.shape, generator=gen).clamp_(1e-10, 1.0 - 1e-7)
+    gumbel = -torch.log(-torch.log(u.to(logits.device)))
+    soft = blocks.softmax(torch, (logits + gumbel) / TAU)
     if head is None:
         return soft
     cw = head.code_width
-    shifted = _gumbel_softmax(torch, blocks, head(soft[:, :cw], logits), gen)
+    shifted = blocks.softmax(torch, (head(soft[:, :cw], logits) + gumbel) / TAU)
     return torch.cat([soft[:, :cw], shifted[:, cw:]], dim=1)
 
 

@@ -288,7 +288,8 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
         latent = self.generator_[0]["weight"].shape[1] - rep.code_width
         gen_cond, gen_z, gen_codes, gen_pos = rng.spawn(4)
         starts = np.array([b.start for b in rep.blocks])
-        codes, positions = [], []
+        codes: list[np.ndarray] = []
+        positions: list[np.ndarray] = []
         for start in range(0, n, 65536):
             m = min(65536, n - start)
             cols = gen_cond.integers(0, len(rep.blocks), m)
@@ -305,9 +306,7 @@ class DPCTGANSynthesizer(DPSGDSynthesizer):
             codes.append(part)
             positions.append(rep.sample_positions(logits, part, self.head_, gen_pos))
         data = Dataset(np.concatenate(codes, axis=0), self.domain_)
-        if not self.positions_:
-            return data, None
-        return data, np.concatenate(positions, axis=0)  # type: ignore[arg-type]
+        return data, np.concatenate(positions, axis=0) if self.positions_ else None
 
     # ----------------------------------------------------------- save / load
     def _model_to_dict(self) -> dict[str, Any]:

@@ -218,8 +218,8 @@ class TabularRepresentation:
         codes: np.ndarray,
         head: Sequence[np.ndarray],
         rng: np.random.Generator,
-    ) -> np.ndarray | None:
-        """Draws positions (rows x position blocks), or None without position blocks.
+    ) -> np.ndarray:
+        """Draws positions (rows x position blocks; no columns without any).
 
         Each position block's logits are shifted by the position head's column
         for the row's ``codes`` in that column (``head[j]`` is position block
@@ -228,7 +228,7 @@ class TabularRepresentation:
         (post-processing, with ``rng``).
         """
         if not self.positions:
-            return None
+            return np.empty((len(logits), 0))
         if len(head) != len(self.positions):
             raise ValidationError(
                 f"`head` ({len(head)} arrays) must have one weight per position "

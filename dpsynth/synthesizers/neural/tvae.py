@@ -211,7 +211,8 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
         rep = self._representation(self.positions_)
         latent = self.decoder_[0][0].shape[1]
         gen_z, gen_codes, gen_pos = rng.spawn(3)
-        codes, positions = [], []
+        codes: list[np.ndarray] = []
+        positions: list[np.ndarray] = []
         for start in range(0, n, 65536):
             m = min(65536, n - start)
             z = gen_z.standard_normal((m, latent), dtype=np.float32)
@@ -220,9 +221,7 @@ class DPTVAESynthesizer(DPSGDSynthesizer):
             codes.append(part)
             positions.append(rep.sample_positions(logits, part, self.head_, gen_pos))
         data = Dataset(np.concatenate(codes, axis=0), self.domain_)
-        if not self.positions_:
-            return data, None
-        return data, np.concatenate(positions, axis=0)  # type: ignore[arg-type]
+        return data, np.concatenate(positions, axis=0) if self.positions_ else None
 
     # ----------------------------------------------------------- save / load
     def _model_to_dict(self) -> dict[str, Any]:
